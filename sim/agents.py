@@ -1,0 +1,95 @@
+"""The actors: States, their central authorities and 24/7 points, and service providers.
+
+Each actor is a Mesa agent; the ones that do work own a SimPy resource whose capacity is
+their staff (``None`` means unlimited, so the work is a plain delay).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import mesa
+import simpy
+
+if TYPE_CHECKING:
+    from .model import CooperationModel
+
+WEEK_DAYS = 7.0
+WORKING_DAYS = 5  # day 0 of the simulation is a Monday, 00:00 UTC
+
+
+class State(mesa.Agent):
+    """A State: party or not, its legal traits and propensities, its offices."""
+
+    def __init__(self, model: CooperationModel, index: int, iso3: str, name: str,
+                 region: str, utc_offset: float, *, party: bool, dc_reservation: bool,
+                 accepts_letters_rogatory: bool) -> None:
+        super().__init__(model)
+        self.index, self.iso3, self.name, self.region = index, iso3, name, region
+        self.utc_offset = utc_offset
+        self.party = party
+        self.dc_reservation = dc_reservation
+        self.accepts_letters_rogatory = accepts_letters_rogatory
+        self.central_authority: CentralAuthority
+        self.point_of_contact: PointOfContact
+
+
+class CentralAuthority(mesa.Agent):
+    """Receives, reviews and answers MLA requests: a queue with limited staff."""
+
+    def __init__(self, model: CooperationModel, state: State, staff: int | None) -> None:
+        super().__init__(model)
+        self.state = state
+        self.staff = staff
+        self.desk = simpy.PriorityResource(model.env, staff) if staff else None
+        self.in_review = 0  # files under review when staff is unlimited
+
+    @property
+    def backlog(self) -> int:
+        """Files waiting or under review."""
+        if self.desk is None:
+            return self.in_review
+        return len(self.desk.queue) + self.desk.count
+
+
+class PointOfContact(mesa.Agent):
+    """A 24/7 point of contact, or one that works only in local business hours."""
+
+    def __init__(self, model: CooperationModel, state: State, always_on: bool,
+                 hours: tuple[float, float]) -> None:
+        super().__init__(model)
+        self.state = state
+        self.always_on = always_on
+        self.opens, self.closes = hours[0] / 24, hours[1] / 24
+
+    def wait(self, now: float) -> float:
+        """Days until the point is next open, from ``now`` (UTC days)."""
+        if self.always_on:
+            return 0.0
+        local = now + self.state.utc_offset / 24
+        day = math.floor(local)
+        weekday = int(day % WEEK_DAYS)
+        clock = local - day
+        if weekday < WORKING_DAYS and self.opens <= clock < self.closes:
+            return 0.0
+        if weekday < WORKING_DAYS and clock < self.opens:
+            return self.opens - clock
+        ahead = 1
+        while (weekday + ahead) % WEEK_DAYS >= WORKING_DAYS:
+            ahead += 1
+        return ahead - clock + self.opens
+
+    def handle(self, now: float, handling: float) -> float:
+        """Elapsed days to handle a request that arrives at ``now``."""
+        return self.wait(now) + handling
+
+
+class ServiceProvider(mesa.Agent):
+    """Holds the data: home State, retention profile, legal-response team."""
+
+    def __init__(self, model: CooperationModel, index: int, name: str, home: State,
+                 retention: str, staff: int | None) -> None:
+        super().__init__(model)
+        self.index, self.name, self.home, self.retention = index, name, home, retention
+        self.desk = simpy.Resource(model.env, staff) if staff else None

@@ -1,0 +1,253 @@
+"""Cases and their evidence requests, drawn up front so that variants see the same cases.
+
+Every random quantity a request may need (its provider, the data's age and retention, each
+stage's duration, each decision's uniform) is drawn when its case is created, from a named
+stream of its own. Two variants run with the same seed therefore face identical cases, and
+their difference is paired (common random numbers).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .vocabulary import DATA_TYPES, GROUNDS, OFFENCES, Channel
+from .world import World
+
+BATCH = 1024  # cases drawn at a time; fixed so that draws do not depend on run length
+CHANNELS: tuple[Channel, ...] = tuple(Channel)
+
+
+class Streams:
+    """Independent random streams, one per named quantity, all spawned from one seed."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def __call__(self, name: str) -> np.random.Generator:
+        key = (zlib.crc32(name.encode()),)
+        return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=key))
+
+
+@dataclass(slots=True, eq=False)
+class Request:
+    """One evidence item sought from one provider: a hop on a case's trail."""
+
+    id: int
+    case: int
+    hop: int
+    requesting: int
+    requested: int
+    provider: int
+    offence: int
+    data_type: int
+    emergency: bool
+    comm_time: float  # when the communication happened (the data's birth)
+    deleted_at: float  # when the provider deletes it in the ordinary course
+    exists: bool
+    pres_mask: int  # grounds the requested State would invoke against preservation
+    disc_mask: int  # ... against disclosure of traffic data
+    mla_mask: int  # ... against the MLA request
+    dc_fails: bool  # conduct is not a crime in the requested State
+    dc_invoke: bool  # the requested State would decline for that reason
+    locate_days: float
+    poc_days: float
+    preserve_days: float
+    draft_days: float
+    urgent_draft_days: float
+    transmit_days: tuple[float, ...]  # by channel
+    return_days: tuple[float, ...]
+    review_days: float
+    more_info: bool
+    reply_days: float
+    postpone: bool
+    postpone_days: float
+    consult_days: float
+    rescued: bool  # an intended refusal turns into a conditional grant after consultation
+    extension_granted: bool
+    execute_days: float
+    emergency_days: float
+    next: Request | None = None  # the next hop on the trail, if any
+    # dynamic state
+    need_time: float = 0.0
+    stage: int = -1
+    since: float = 0.0
+    started: bool = False
+    preserved_at: float = field(default=float("nan"))
+
+
+class CaseBook:
+    """Draws cases in fixed-size batches and yields them in arrival order."""
+
+    def __init__(self, world: World, streams: Streams, state_propensity: np.ndarray,
+                 dc_propensity: np.ndarray, provider_home: np.ndarray,
+                 provider_profile: list[str], provider_dists: list, n_states: int,
+                 local_provider: int) -> None:
+        self.w = world
+        self.streams = {name: streams(f"case.{name}") for name in _STREAM_NAMES}
+        self.state_propensity = state_propensity  # [state, ground]
+        self.dc_propensity = dc_propensity  # [state]
+        self.provider_home = provider_home  # [provider] State index, -1 for the local template
+        self.provider_profile = provider_profile
+        self.provider_dists = provider_dists
+        self.n_states = n_states
+        self.local_provider = local_provider  # index of the first per-State local provider
+        c = world.cases
+        self.max_hops = c.max_hops.value
+        self.rate = c.per_year.value / 365.0
+        self.window = c.arrival_days.value
+        shares = np.array([p.share.value for p in world.providers])
+        self.provider_cdf = np.cumsum(shares) / shares.sum()
+
+    def u(self, name: str, *shape: int) -> np.ndarray:
+        return self.streams[name].random(shape)
+
+    def __iter__(self) -> Iterator[tuple[float, Request]]:
+        case0, t = 0, 0.0
+        while True:
+            gaps = self.streams["arrival"].exponential(1 / self.rate, BATCH)
+            times = t + np.cumsum(gaps)
+            t = float(times[-1])
+            requests = self._draw(case0, times)
+            for k, time in enumerate(times.tolist()):
+                if time >= self.window:
+                    return
+                yield time, requests[k]
+            case0 += BATCH
+
+    def _draw(self, case0: int, times: np.ndarray) -> list[Request]:
+        """Draw ``BATCH`` cases with all their hops; return each case's first hop."""
+        w, n, H = self.w, BATCH, self.max_hops
+        c = w.cases
+        requesting = np.minimum((self.u("requesting", n) * self.n_states).astype(int),
+                                self.n_states - 1)
+        offence_cdf = np.cumsum([c.offence_mix.value.get(o, 0.0) for o in OFFENCES])
+        offence = np.searchsorted(offence_cdf, self.u("offence", n) * offence_cdf[-1], "right")
+        offence = np.minimum(offence, len(OFFENCES) - 1)
+        emergency = self.u("emergency", n) < c.emergency_share.value
+        age = c.age_days.quantile(self.u("age", n))
+        comm_time = times - age
+        hops = 1 + np.cumprod(self.u("hops", n, H - 1) < c.next_hop_share.value, axis=1).sum(1)
+
+        rows = n * H
+        rep = np.repeat  # case-level values for each hop row
+        req = rep(requesting, H)
+        provider, requested = self._providers(req, n)
+        dt_cdf = np.cumsum([c.data_type_mix.value.get(d, 0.0) for d in DATA_TYPES])
+        data_type = np.minimum(np.searchsorted(dt_cdf, self.u("data_type", rows) * dt_cdf[-1],
+                                               "right"), len(DATA_TYPES) - 1)
+        retention = np.empty(rows)
+        u_ret = self.u("retention", rows)
+        profiles = np.array([self.provider_profile[p] for p in provider])
+        for name, profile in w.retention.items():
+            for k, dtype in enumerate(DATA_TYPES):
+                sel = (profiles == name) & (data_type == k)
+                retention[sel] = profile[dtype].quantile(u_ret[sel])
+        deleted_at = rep(comm_time, H) + retention
+        never = np.array([self.provider_dists[p]["never_existed"] for p in provider])
+        exists = self.u("exists", rows) >= never
+
+        applicable = self.u("applicable", rows, len(GROUNDS)) < np.array(
+            [w.grounds[g].applicable_share.value for g in GROUNDS])
+        bits = 1 << np.arange(len(GROUNDS))
+        prop = self.state_propensity[requested]
+        masks = {s: ((applicable & (self.u(f"invoke.{s}", rows, len(GROUNDS)) < prop)) @ bits)
+                 for s in ("preservation", "disclosure", "mla")}
+        gap = np.array([w.dual_criminality.gap_share.value.get(o, 0.0) for o in OFFENCES])
+        off = rep(offence, H)
+        dc_fails = self.u("dc_gap", rows) < gap[off]
+        dc_invoke = self.u("dc_invoke", rows) < self.dc_propensity[requested]
+
+        ca, poc, rs = w.central_authorities, w.points_of_contact, w.requesting_states
+        dur = {
+            "locate": rs.locate_unaided_days, "poc": poc.handling_days, "draft": rs.draft_days,
+            "urgent_draft": rs.urgent_draft_days, "review": ca.review_days,
+            "reply": ca.more_info_reply_days, "postpone": ca.postpone_days,
+            "consult": ca.consult_days,
+        }
+        d = {k: dist.quantile(self.u(f"days.{k}", rows)) for k, dist in dur.items()}
+        for k in ("preserve", "execute", "emergency"):
+            d[k] = self._provider_quantile(k, provider, self.u(f"days.{k}", rows))
+        transmit = np.stack([w.channels[ch].quantile(self.u(f"transmit.{ch}", rows))
+                             for ch in CHANNELS], axis=1)
+        back = np.stack([w.channels[ch].quantile(self.u(f"return.{ch}", rows))
+                         for ch in CHANNELS], axis=1)
+        more_info = self.u("more_info", rows) < ca.more_info_share.value
+        postpone = self.u("postpone", rows) < ca.postpone_share.value
+        rescued = self.u("rescued", rows) < ca.consult_rescue_share.value
+        extended = self.u("extension", rows) < ca.extension_grant_share.value
+
+        cols = zip(
+            req.tolist(), requested.tolist(), provider.tolist(), off.tolist(),
+            data_type.tolist(), rep(emergency, H).tolist(), rep(comm_time, H).tolist(),
+            deleted_at.tolist(), exists.tolist(), masks["preservation"].tolist(),
+            masks["disclosure"].tolist(), masks["mla"].tolist(), dc_fails.tolist(),
+            dc_invoke.tolist(), d["locate"].tolist(), d["poc"].tolist(), d["preserve"].tolist(),
+            d["draft"].tolist(), d["urgent_draft"].tolist(), map(tuple, transmit.tolist()),
+            map(tuple, back.tolist()), d["review"].tolist(), more_info.tolist(),
+            d["reply"].tolist(), postpone.tolist(), d["postpone"].tolist(),
+            d["consult"].tolist(), rescued.tolist(), extended.tolist(), d["execute"].tolist(),
+            d["emergency"].tolist(), strict=True)
+        firsts: list[Request] = []
+        hops_l = hops.tolist()
+        for row, values in enumerate(cols):
+            case, hop = divmod(row, H)
+            if hop >= hops_l[case]:
+                continue
+            r = Request((case0 + case) * H + hop, case0 + case, hop, *values)
+            if hop == 0:
+                firsts.append(r)
+            else:
+                prev.next = r  # noqa: F821 - hop rows of a case are consecutive
+            prev = r
+        return firsts
+
+    def _provider_quantile(self, key: str, provider: np.ndarray, u: np.ndarray) -> np.ndarray:
+        out = np.empty(u.shape)
+        for p in np.unique(provider):
+            sel = provider == p
+            out[sel] = self.provider_dists[p][key].quantile(u[sel])
+        return out
+
+    def _providers(self, requesting: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Provider and requested State of every hop row.
+
+        A hop goes to a provider drawn by market share; a 'local' draw, or a provider at home
+        in the requesting State or in the previous hop's State, goes to the local provider of
+        another State drawn at random.
+        """
+        H, S = self.max_hops, self.n_states
+        rows = n * H
+        pick = np.searchsorted(self.provider_cdf, self.u("provider", rows), "right")
+        pick = np.minimum(pick, len(self.provider_cdf) - 1)
+        home = self.provider_home[pick]
+        other = self.streams["other_state"]
+        requested = home.copy()
+        prev = np.full(rows, -1)
+        out_provider = pick.copy()
+        for hop in range(H):
+            idx = np.arange(hop, rows, H)
+            if hop:
+                prev[idx] = requested[idx - 1]
+            clash = (home[idx] < 0) | (home[idx] == requesting[idx]) | (home[idx] == prev[idx])
+            draw = np.minimum((other.random(idx.size) * S).astype(int), S - 1)
+            bad = clash & ((draw == requesting[idx]) | (draw == prev[idx]))
+            while bad.any():
+                draw[bad] = np.minimum((other.random(int(bad.sum())) * S).astype(int), S - 1)
+                bad = clash & ((draw == requesting[idx]) | (draw == prev[idx]))
+            requested[idx] = np.where(clash, draw, home[idx])
+            out_provider[idx] = np.where(clash, self.local_provider + draw, pick[idx])
+        return out_provider, requested
+
+
+_STREAM_NAMES = (
+    "arrival", "requesting", "offence", "emergency", "age", "hops", "provider", "other_state",
+    "data_type", "retention", "exists", "applicable", "invoke.preservation", "invoke.disclosure",
+    "invoke.mla", "dc_gap", "dc_invoke", "days.locate", "days.poc", "days.draft",
+    "days.urgent_draft", "days.review", "days.reply", "days.postpone", "days.consult",
+    "days.preserve", "days.execute", "days.emergency", *(f"transmit.{c}" for c in CHANNELS),
+    *(f"return.{c}" for c in CHANNELS), "more_info", "postpone", "rescued", "extension",
+)

@@ -1,0 +1,196 @@
+"""A request's life, top to bottom, as the treaty procedure runs it.
+
+locate -> expedited preservation request -> decision -> provider preserves (and discloses
+traffic data that reveal the next provider) -> MLA request drafted and transmitted ->
+central-authority queue -> review -> execution by the provider -> return of the evidence.
+Deletion by the provider is a deadline checked whenever the provider touches the data.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from typing import TYPE_CHECKING
+
+from .cases import Request
+from .routing import Decision, DisclosureRule, Route
+from .vocabulary import (
+    NO_DUAL_CRIMINALITY,
+    DualCriminality,
+    EmergencyRoute,
+    Offence,
+    Outcome,
+    lowest_ground,
+)
+from .vocabulary import Result as R
+from .vocabulary import Stage as S
+
+if TYPE_CHECKING:
+    import simpy
+
+    from .agents import State
+    from .model import CooperationModel
+
+CONVENTION = list(Offence).index(Offence.CONVENTION)
+NEVER = math.inf
+
+
+def refusal(decision: Decision, would_invoke: int, r: Request, state: State) -> int | None:
+    """Ground on which the requested State refuses, or None. Only listed grounds apply."""
+    hit = decision.grounds & would_invoke
+    if hit:
+        return lowest_ground(hit)
+    if r.dc_fails:
+        rule = decision.dual_criminality
+        if (rule is DualCriminality.REQUIRED
+                or (rule is DualCriminality.DISCRETIONARY and r.dc_invoke)
+                or (rule is DualCriminality.RESERVATION and r.offence != CONVENTION
+                    and state.dc_reservation)):
+            return NO_DUAL_CRIMINALITY
+    return None
+
+
+def request_life(m: CooperationModel, r: Request, route: Route) -> Generator[simpy.Event]:
+    env = m.env
+    target = m.states[r.requested]
+    poc = target.point_of_contact
+    provider = m.providers[r.provider]
+
+    # 1. Locate the provider and its State (later hops were located by their predecessor).
+    if r.hop == 0:
+        m.enter(r, S.LOCATE)
+        yield env.timeout(poc.handle(env.now, r.poc_days) if route.locate_via_poc
+                          else r.locate_days)
+
+    # Emergency: the 24/7 point obtains the data from the provider within hours.
+    if r.emergency and route.emergency is EmergencyRoute.POINT_OF_CONTACT:
+        m.enter(r, S.EMERGENCY)
+        yield env.timeout(poc.handle(env.now, r.poc_days) + r.emergency_days)
+        ground = refusal(route.mla.decision, r.mla_mask, r, target)
+        if ground is not None:
+            return m.finish(r, Outcome.REFUSED, ground)
+        if not r.exists:
+            return m.finish(r, Outcome.NEVER_EXISTED)
+        if env.now >= r.deleted_at:
+            return m.finish(r, Outcome.LOST_BEFORE_PRESERVATION)
+        m.enter(r, S.RETURN)
+        yield env.timeout(r.return_days[route.mla.urgent_channel])
+        return m.finish(r, Outcome.OBTAINED)
+
+    # 2. Expedited preservation, where a regime provides it.
+    p = route.preservation
+    deletion = r.deleted_at
+    if p is not None:
+        m.enter(r, S.PRESERVATION_REQUEST)
+        yield env.timeout(poc.handle(env.now, r.poc_days) if route.preserve_via_poc
+                          else r.transmit_days[route.mla.channel])
+        ground = refusal(p.decision, r.pres_mask, r, target)
+        if ground is not None:
+            return m.finish(r, Outcome.REFUSED, ground)
+        m.enter(r, S.PRESERVE)
+        yield env.timeout(r.preserve_days)
+        if not r.exists:
+            return m.finish(r, Outcome.NEVER_EXISTED)
+        if env.now >= r.deleted_at:
+            return m.finish(r, Outcome.LOST_BEFORE_PRESERVATION)
+        r.preserved_at = env.now
+        deletion = NEVER  # until we know whether the MLA request beats the lapse
+        if r.next is not None and route.disclosure is not None:
+            env.process(disclose(m, r, route.disclosure))
+
+    # 3. The MLA request: drafted, transmitted, queued, reviewed.
+    urgent = r.emergency and route.emergency is EmergencyRoute.URGENT_MLA
+    channel = route.mla.urgent_channel if urgent else route.mla.channel
+    m.enter(r, S.DRAFT)
+    yield env.timeout(r.urgent_draft_days if urgent else r.draft_days)
+    m.enter(r, S.TRANSMIT)
+    yield env.timeout(r.transmit_days[channel])
+    if p is not None:
+        deletion = hold(m, r, p.min_days, p.extension_days, p.continues_pending_mla)
+
+    ca = target.central_authority
+    for review_round in (1, 2):
+        m.enter(r, S.QUEUE)
+        if ca.desk is None:
+            ca.in_review += 1
+            m.enter(r, S.REVIEW)
+            yield env.timeout(r.review_days)
+            ca.in_review -= 1
+        else:
+            with ca.desk.request(priority=0 if urgent else 1) as slot:
+                yield slot
+                m.enter(r, S.REVIEW)
+                yield env.timeout(r.review_days)
+        if review_round == 2 or not r.more_info:
+            break
+        m.enter(r, S.MORE_INFO)
+        yield env.timeout(r.reply_days)
+
+    # 4. Decision: refuse on a listed ground, consult and grant with conditions, or postpone.
+    ground = refusal(route.mla.decision, r.mla_mask, r, target)
+    if ground is not None:
+        if not (route.mla.consult_before_refusal and r.rescued):
+            return m.finish(r, Outcome.REFUSED, ground)
+        m.enter(r, S.CONSULT)
+        yield env.timeout(r.consult_days)
+    elif r.postpone:
+        m.enter(r, S.POSTPONE)
+        yield env.timeout(r.postpone_days)
+
+    # 5. Execution by the provider, and the race against deletion.
+    m.enter(r, S.EXECUTE)
+    if provider.desk is None:
+        yield env.timeout(r.execute_days)
+    else:
+        with provider.desk.request() as slot:
+            yield slot
+            yield env.timeout(r.execute_days)
+    if not r.exists:
+        return m.finish(r, Outcome.NEVER_EXISTED)
+    if env.now >= deletion:
+        preserved = not math.isnan(r.preserved_at)
+        return m.finish(r, Outcome.LOST_AFTER_LAPSE if preserved
+                        else Outcome.LOST_BEFORE_PRESERVATION)
+
+    # 6. Return of the evidence; the produced data reveal the next provider on the trail.
+    m.enter(r, S.RETURN)
+    yield env.timeout(r.return_days[channel])
+    m.finish(r, Outcome.OBTAINED)
+    if r.next is not None and not r.next.started:
+        m.start(r.next)
+
+
+def hold(m: CooperationModel, r: Request, min_days: float, extension_days: float,
+         continues: bool) -> float:
+    """Log the preservation hold up to the MLA request's arrival; return the deletion time.
+
+    Preservation lasts ``min_days`` (plus one extension when asked before expiry and
+    granted). If the MLA request arrives in time and the regime keeps data pending its
+    decision, nothing is deleted; otherwise the ordinary retention clock resumes at lapse.
+    """
+    now, start = m.env.now, r.preserved_at
+    lapse = start + min_days
+    if now > lapse and extension_days > 0 and r.extension_granted:
+        m.log.add(r.id, S.HOLD, start, lapse, R.EXTENDED)
+        start, lapse = lapse, lapse + extension_days
+    if now <= lapse:
+        m.log.add(r.id, S.HOLD, start, now, R.KEPT)
+        return NEVER if continues else max(r.deleted_at, lapse)
+    m.log.add(r.id, S.HOLD, start, lapse, R.LAPSED)
+    return max(r.deleted_at, lapse)
+
+
+def disclose(m: CooperationModel, r: Request, rule: DisclosureRule) -> Generator[simpy.Event]:
+    """Expedited disclosure of traffic data: the next provider is found and asked at once."""
+    env, target, nxt = m.env, m.states[r.requested], r.next
+    if rule.parties_only and not m.states[nxt.requested].party:
+        return
+    start = env.now
+    yield env.timeout(target.point_of_contact.handle(env.now, r.poc_days))
+    ground = refusal(rule.decision, r.disc_mask, r, target)
+    if ground is not None:
+        m.log.add(r.id, S.DISCLOSURE, start, env.now, R.REFUSED, ground)
+        return
+    m.log.add(r.id, S.DISCLOSURE, start, env.now, R.DONE)
+    if not nxt.started:
+        m.start(nxt)

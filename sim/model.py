@@ -1,0 +1,199 @@
+"""The Mesa model: actors, randomness and daily data collection around one SimPy clock."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+import simpy
+
+from .agents import CentralAuthority, PointOfContact, ServiceProvider, State
+from .cases import CaseBook, Request, Streams
+from .eventlog import NO_GROUND, EventLog, RequestTable
+from .lifecycle import request_life
+from .provisions import Variant
+from .routing import CompiledRegime, Router
+from .vocabulary import GROUNDS, OUTCOME_NAMES, STAGE_NAMES, Outcome, Stage
+from .vocabulary import Result as R
+from .world import World
+
+CLOSING_RESULT = {
+    Outcome.OBTAINED: R.DONE, Outcome.LOST_BEFORE_PRESERVATION: R.LOST,
+    Outcome.LOST_AFTER_LAPSE: R.LOST, Outcome.NEVER_EXISTED: R.NEVER_EXISTED,
+    Outcome.REFUSED: R.REFUSED, Outcome.PENDING: R.CENSORED,
+}
+OPEN_STAGES = tuple(s for s in Stage if s not in (Stage.HOLD, Stage.DISCLOSURE, Stage.OUTCOME))
+
+
+class CooperationModel(mesa.Model):
+    """Cross-border evidence requests under one treaty variant in one world.
+
+    SimPy's environment owns time (days); ``step()`` advances it one day and collects the
+    daily aggregates. Same seed, same cases, whatever the variant.
+    """
+
+    def __init__(self, variant: Variant, world: World, seed: int = 0) -> None:
+        streams = Streams(seed)
+        super().__init__(rng=streams("model"))
+        self.variant, self.world, self.seed = variant, world, seed
+        self.env = simpy.Environment()
+        self.log = EventLog()
+        self.requests = RequestTable()
+        self.created = 0
+        self.open: dict[int, Request] = {}
+        self.open_by_stage = [0] * len(Stage)
+        self.outcomes = [0] * len(Outcome)
+        self.refusals = [0] * (len(GROUNDS) + 1)
+        self._build_states(streams)
+        self._build_providers()
+        self.router = self._build_router(streams)
+        self.casebook = self._build_casebook(streams)
+        self.env.process(self._arrivals())
+        reporters = {"created": "created", "open": lambda m: len(m.open),
+                     "backlog": lambda m: sum(ca.backlog for ca in m.central_authorities)}
+        for s in OPEN_STAGES:
+            reporters[f"open_{STAGE_NAMES[s]}"] = lambda m, s=s: m.open_by_stage[s]
+        for o in Outcome:
+            reporters[OUTCOME_NAMES[o]] = lambda m, o=o: m.outcomes[o]
+        self.datacollector = mesa.DataCollector(
+            model_reporters=reporters,
+            agenttype_reporters={CentralAuthority: {"backlog": "backlog"}})
+
+    # -- building the world -------------------------------------------------------------
+    def _build_states(self, streams: Streams) -> None:
+        w, rows = self.world, self.world.states.rows()
+        rng = streams("world.states")
+        n = len(rows)
+        party = rng.random(n) < w.states.party_share.value
+        reservation = rng.random(n) < w.states.dc_reservation_share.value
+        accepts_lr = rng.random(n) < w.states.letters_rogatory_acceptance.value
+        always_on = rng.random(n) < w.states.poc_always_on_share.value
+        ca = w.central_authorities
+        self.states: list[State] = []
+        for i, row in enumerate(rows):
+            s = State(self, i, row.iso3, row.name, row.region, row.utc_offset,
+                      party=bool(party[i]), dc_reservation=bool(reservation[i]),
+                      accepts_letters_rogatory=bool(accepts_lr[i]))
+            staff = ca.staff_by_state.value.get(row.iso3, ca.staff.value)
+            s.central_authority = CentralAuthority(self, s, staff or None)
+            s.point_of_contact = PointOfContact(self, s, bool(always_on[i]),
+                                                w.points_of_contact.business_hours.value)
+            self.states.append(s)
+        self.central_authorities = [s.central_authority for s in self.states]
+        k = w.states.propensity_concentration.value
+        self.state_propensity = np.column_stack(
+            [_beta(rng, w.grounds[g].invoke_propensity.value, k, n) for g in GROUNDS])
+        self.dc_propensity = _beta(rng, w.dual_criminality.invoke_propensity.value, k, n)
+
+    def _build_providers(self) -> None:
+        index = {s.iso3: s for s in self.states}
+        self.providers: list[ServiceProvider] = []
+        self.provider_home: list[int] = []
+        self.provider_dists: list[dict] = []
+        templates = list(self.world.providers)
+        local = next((p for p in templates if p.home == "local"), None)
+        for p in templates:  # the local template keeps a slot so indices follow the file
+            home = index[p.home] if p.home != "local" else self.states[0]
+            self._add_provider(p, home, p.name)
+            self.provider_home[-1] = home.index if p.home != "local" else -1
+        self.local_provider = len(self.providers)
+        for s in self.states:
+            if local is not None:
+                self._add_provider(local, s, f"{local.name} ({s.iso3})")
+
+    def _add_provider(self, spec, home: State, name: str) -> None:
+        self.providers.append(ServiceProvider(self, len(self.providers), name, home,
+                                              spec.retention, spec.staff.value or None))
+        self.provider_home.append(home.index)
+        self.provider_dists.append({"preserve": spec.preserve_days, "execute": spec.execute_days,
+                                    "emergency": spec.emergency_days,
+                                    "never_existed": spec.never_existed_share.value})
+
+    def _build_router(self, streams: Streams) -> Router:
+        st = self.world.states
+        n = len(self.states)
+        region = np.array([s.region for s in self.states])
+        same = region[:, None] == region[None, :]
+        share = np.where(same, st.bilateral_share_same_region.value,
+                         st.bilateral_share_other_region.value)
+        draw = streams("world.bilateral").random((n, n))
+        upper = np.triu(draw < share, 1)
+        fb = self.world.fallback
+        return Router(self.variant, CompiledRegime.of("bilateral", fb.bilateral),
+                      CompiledRegime.of("letters_rogatory", fb.letters_rogatory),
+                      party=np.array([s.party for s in self.states]),
+                      has_bilateral=upper | upper.T,
+                      accepts_lr=np.array([s.accepts_letters_rogatory for s in self.states]))
+
+    def _build_casebook(self, streams: Streams) -> CaseBook:
+        return CaseBook(self.world, streams, self.state_propensity, self.dc_propensity,
+                        np.array(self.provider_home),
+                        [p.retention for p in self.providers], self.provider_dists,
+                        len(self.states), self.local_provider)
+
+    # -- the request ledger -------------------------------------------------------------
+    def _arrivals(self):
+        env = self.env
+        for time, first in self.casebook:
+            yield env.timeout(time - env.now)
+            self.start(first)
+
+    def start(self, r: Request) -> None:
+        """Create a request now: resolve its route and run its life."""
+        r.started, r.need_time = True, self.env.now
+        self.created += 1
+        route = self.router.route(r.requesting, r.requested, r.offence)
+        self.requests.add(r.id, r.case, r.hop, r.requesting, r.requested, r.provider, r.offence,
+                          r.data_type, r.emergency, r.need_time,
+                          mla_regime="" if isinstance(route, Outcome) else route.mla_regime)
+        self.open[r.id] = r
+        if isinstance(route, Outcome):
+            self.finish(r, route)
+        else:
+            self.env.process(request_life(self, r, route))
+
+    def enter(self, r: Request, stage: Stage) -> None:
+        """Close the request's current stage and open the next."""
+        now = self.env.now
+        if r.stage >= 0:
+            self.log.add(r.id, r.stage, r.since, now, R.DONE)
+            self.open_by_stage[r.stage] -= 1
+        self.open_by_stage[stage] += 1
+        r.stage, r.since = stage, now
+
+    def finish(self, r: Request, outcome: Outcome, ground: int = NO_GROUND) -> None:
+        """End the request in exactly one terminal outcome."""
+        now = self.env.now
+        if r.stage >= 0:
+            self.log.add(r.id, r.stage, r.since, now, CLOSING_RESULT[outcome], ground)
+            self.open_by_stage[r.stage] -= 1
+        r.stage = Stage.OUTCOME
+        self.log.add(r.id, Stage.OUTCOME, r.need_time, now, outcome, ground)
+        self.outcomes[outcome] += 1
+        if ground != NO_GROUND:
+            self.refusals[ground] += 1
+        del self.open[r.id]
+
+    # -- running --------------------------------------------------------------------------
+    def step(self) -> None:
+        """Advance one day and collect the daily aggregates."""
+        self.env.run(until=self.env.now + 1)
+        self.datacollector.collect(self)
+
+    def run(self, days: int) -> None:
+        """Run to the horizon, then censor what is still open."""
+        for _ in range(days):
+            self.step()
+        self.close()
+
+    def close(self) -> None:
+        """Requests still open at the horizon end as pending (censored)."""
+        for r in list(self.open.values()):
+            self.finish(r, Outcome.PENDING)
+        self.running = False
+
+
+def _beta(rng: np.random.Generator, mean: float, concentration: float, n: int) -> np.ndarray:
+    """Per-State propensities around a world mean (exact at 0 and 1)."""
+    if mean <= 0 or mean >= 1:
+        return np.full(n, mean)
+    return rng.beta(mean * concentration, (1 - mean) * concentration, n)

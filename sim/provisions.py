@@ -1,0 +1,160 @@
+"""Treaty provisions as data: every value carries its citation or says it is silent.
+
+A :class:`Regime` is the set of cooperation rules that can govern a request (preservation,
+traffic-data disclosure, MLA, 24/7 point of contact, emergency route). A treaty
+:class:`Variant` is a regime plus its scope and metadata; the world's fallback regimes
+(bilateral MLA treaty, letters rogatory) are plain regimes.
+"""
+
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+
+from .inputs import Strict, read_toml, validate
+from .vocabulary import Channel, DualCriminality, EmergencyRoute, Ground, Offence, PocFunction
+
+Status = Literal["stated", "by_reference", "silent", "assumption"]
+MAX_QUOTE_WORDS = 40
+
+
+class Cited[T](Strict):
+    """A provision value with where it comes from.
+
+    ``stated`` and ``by_reference`` need a ``source`` (file and article); ``silent`` needs
+    the ``fallback`` that then applies; ``assumption`` needs a ``note`` saying why.
+    """
+
+    value: T
+    status: Status = "stated"
+    source: str | None = None
+    quote: str | None = None
+    fallback: str | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _cited(self) -> Self:
+        if self.status in ("stated", "by_reference") and not self.source:
+            raise ValueError(f"a {self.status} value needs a source (file and article)")
+        if self.status == "silent" and not self.fallback:
+            raise ValueError("a silent provision needs the fallback that applies")
+        if self.status == "assumption" and not self.note:
+            raise ValueError("an assumption needs a note saying what it assumes")
+        if self.quote and len(self.quote.split()) > MAX_QUOTE_WORDS:
+            raise ValueError(f"quote longer than {MAX_QUOTE_WORDS} words")
+        return self
+
+
+Days = Cited[float]
+Grounds = Cited[list[Ground]]
+
+
+def _require(section: Strict, names: tuple[str, ...]) -> None:
+    """Fields that must be given when a section's ``available`` is true."""
+    for name in names:
+        if getattr(section, name) is None:
+            raise ValueError(f"'{name}' is required when the provision is available")
+
+
+class Preservation(Strict):
+    available: Cited[bool]
+    min_days: Cited[float] | None = None
+    continues_pending_mla: Cited[bool] | None = None
+    extension: Cited[bool] | None = None
+    extension_days: Cited[float] | None = None
+    dual_criminality: Cited[DualCriminality] | None = None
+    refusal_grounds: Grounds | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if self.available.value:
+            _require(self, ("min_days", "continues_pending_mla", "extension",
+                            "dual_criminality", "refusal_grounds"))
+            if self.min_days.value < 0:
+                raise ValueError("min_days must be >= 0")
+            if self.extension.value and (self.extension_days is None
+                                         or self.extension_days.value <= 0):
+                raise ValueError("'extension_days' > 0 is required when extension is allowed")
+        return self
+
+
+class TrafficDisclosure(Strict):
+    available: Cited[bool]
+    parties_only: Cited[bool] | None = None  # next provider must be in another State Party
+    refusal_grounds: Grounds | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if self.available.value:
+            _require(self, ("parties_only", "refusal_grounds"))
+        return self
+
+
+class Mla(Strict):
+    available: Cited[bool]
+    only_absent_bilateral: Cited[bool] | None = None
+    channel: Cited[Channel] | None = None
+    urgent_channel: Cited[Channel] | None = None
+    dual_criminality: Cited[DualCriminality] | None = None
+    refusal_grounds: Grounds | None = None
+    consult_before_refusal: Cited[bool] | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if self.available.value:
+            _require(self, ("only_absent_bilateral", "channel", "urgent_channel",
+                            "dual_criminality", "refusal_grounds", "consult_before_refusal"))
+        return self
+
+
+class PointOfContact(Strict):
+    available: Cited[bool]
+    functions: Cited[list[PocFunction]] | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if self.available.value:
+            _require(self, ("functions",))
+        return self
+
+
+class Emergency(Strict):
+    route: Cited[EmergencyRoute]
+
+
+class Regime(Strict):
+    """Cooperation rules that can govern a request."""
+
+    preservation: Preservation
+    traffic_disclosure: TrafficDisclosure
+    mla: Mla
+    point_of_contact: PointOfContact
+    emergency: Emergency
+
+
+class Scope(Strict):
+    offences: Cited[list[Offence]] = Field(description="offence categories the treaty covers")
+
+
+class VariantInfo(Strict):
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    title: str
+    kind: Literal["draft", "reference", "composite"]
+    document: str
+
+
+class Variant(Regime):
+    """A treaty variant: its scope and the regime it sets up between its parties."""
+
+    variant: VariantInfo
+    scope: Scope
+
+    @property
+    def name(self) -> str:
+        return self.variant.name
+
+
+def load_variant(path: Path | str) -> Variant:
+    """Read and validate a variant file (raises :class:`~sim.inputs.InputError`)."""
+    path = Path(path)
+    return validate(Variant, read_toml(path), path)

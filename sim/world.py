@@ -1,0 +1,191 @@
+"""The world as data: States, providers, capacities, case mix and behaviour, each sourced.
+
+A world file says who exists and how they behave; it knows no treaty. Its fallback
+regimes (a bilateral MLA treaty, letters rogatory) are what applies where a treaty is
+silent or does not reach a pair of States.
+"""
+
+import csv
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+from pydantic import Field, model_validator
+
+from .distributions import Dist, Source
+from .inputs import InputError, Strict, read_toml, validate
+from .provisions import Regime
+from .vocabulary import Channel, DataType, Ground, Offence
+
+Share = Annotated[float, Field(ge=0, le=1)]
+ISO3 = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+
+class Param[T](Strict):
+    """A world figure and its source (a document, or 'assumption: why')."""
+
+    value: T
+    source: Source
+
+
+class StateRow(Strict):
+    iso3: ISO3
+    name: str
+    region: str
+    utc_offset: Annotated[float, Field(ge=-12, le=14)]
+
+
+class States(Strict):
+    roster: Literal["un_member_states"] | list[StateRow]
+    party_share: Param[Share]
+    bilateral_share_same_region: Param[Share]
+    bilateral_share_other_region: Param[Share]
+    letters_rogatory_acceptance: Param[Share]
+    poc_always_on_share: Param[Share]
+    dc_reservation_share: Param[Share]
+    propensity_concentration: Param[Annotated[float, Field(gt=0)]]
+
+    def rows(self) -> list[StateRow]:
+        if isinstance(self.roster, list):
+            return self.roster
+        text = resources.files("sim.data").joinpath("un_member_states.csv").read_text("utf-8")
+        return [StateRow(iso3=r["iso3"], name=r["name"], region=r["region"],
+                         utc_offset=float(r["utc_offset"])) for r in csv.DictReader(text.splitlines())]
+
+
+class CentralAuthorities(Strict):
+    staff: Param[Annotated[int, Field(ge=0)]]  # 0 means unlimited
+    staff_by_state: Param[dict[ISO3, Annotated[int, Field(ge=0)]]]
+    review_days: Dist
+    more_info_share: Param[Share]
+    more_info_reply_days: Dist
+    postpone_share: Param[Share]
+    postpone_days: Dist
+    consult_days: Dist
+    consult_rescue_share: Param[Share]
+    extension_grant_share: Param[Share]
+
+
+class PointsOfContact(Strict):
+    handling_days: Dist
+    business_hours: Param[tuple[Annotated[float, Field(ge=0, le=24)],
+                                Annotated[float, Field(ge=0, le=24)]]]
+
+    @model_validator(mode="after")
+    def _hours(self) -> Self:
+        start, end = self.business_hours.value
+        if start >= end:
+            raise ValueError("business_hours must be (opening, closing) with opening < closing")
+        return self
+
+
+class RequestingStates(Strict):
+    locate_unaided_days: Dist
+    draft_days: Dist
+    urgent_draft_days: Dist
+
+
+class Provider(Strict):
+    name: str
+    home: ISO3 | Literal["local"]  # 'local': one such provider in every State
+    share: Param[Share]
+    retention: str
+    preserve_days: Dist
+    execute_days: Dist
+    emergency_days: Dist
+    never_existed_share: Param[Share]
+    staff: Param[Annotated[int, Field(ge=0)]]  # 0 means unlimited
+
+
+class Cases(Strict):
+    per_year: Param[Annotated[float, Field(gt=0)]]
+    arrival_days: Param[Annotated[float, Field(gt=0)]]
+    offence_mix: Param[dict[Offence, Share]]
+    data_type_mix: Param[dict[DataType, Share]]
+    emergency_share: Param[Share]
+    age_days: Dist
+    next_hop_share: Param[Share]
+    max_hops: Param[Annotated[int, Field(ge=1, le=10)]]
+
+    @model_validator(mode="after")
+    def _mixes(self) -> Self:
+        for name in ("offence_mix", "data_type_mix"):
+            mix = getattr(self, name).value
+            if abs(sum(mix.values()) - 1) > 1e-9:
+                raise ValueError(f"{name} shares must sum to 1")
+        return self
+
+
+class GroundBehaviour(Strict):
+    applicable_share: Param[Share]  # share of requests on which the ground could be argued
+    invoke_propensity: Param[Share]  # mean chance a requested State invokes it when it can
+
+
+class DualCriminalityBehaviour(Strict):
+    gap_share: Param[dict[Offence, Share]]  # conduct not criminal in the requested State
+    invoke_propensity: Param[Share]
+
+
+class Fallback(Strict):
+    bilateral: Regime
+    letters_rogatory: Regime
+
+
+class WorldInfo(Strict):
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    description: str
+
+
+class World(Strict):
+    world: WorldInfo
+    states: States
+    central_authorities: CentralAuthorities
+    points_of_contact: PointsOfContact
+    requesting_states: RequestingStates
+    channels: dict[Channel, Dist]
+    providers: list[Provider]
+    retention: dict[str, dict[DataType, Dist]]
+    cases: Cases
+    grounds: dict[Ground, GroundBehaviour]
+    dual_criminality: DualCriminalityBehaviour
+    fallback: Fallback
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        missing = [c.value for c in Channel if c not in self.channels]
+        if missing:
+            raise ValueError(f"channels: missing {', '.join(missing)}")
+        missing = [g.value for g in Ground if g not in self.grounds]
+        if missing:
+            raise ValueError(f"grounds: missing {', '.join(missing)}")
+        for p in self.providers:
+            if p.retention not in self.retention:
+                raise ValueError(f"providers: {p.name}: unknown retention profile '{p.retention}'")
+        for name, profile in self.retention.items():
+            if set(profile) != set(DataType):
+                raise ValueError(f"retention.{name}: needs subscriber, traffic and content")
+        if abs(sum(p.share.value for p in self.providers) - 1) > 1e-9:
+            raise ValueError("providers: shares must sum to 1")
+        homes = {r.iso3 for r in self.states.rows()}
+        for p in self.providers:
+            if p.home != "local" and p.home not in homes:
+                raise ValueError(f"providers: {p.name}: home '{p.home}' is not a State of the world")
+        for iso3 in self.central_authorities.staff_by_state.value:
+            if iso3 not in homes:
+                raise ValueError(f"central_authorities.staff_by_state: unknown State '{iso3}'")
+        if len(homes) < 3:
+            raise ValueError("states: a world needs at least three States")
+        return self
+
+
+DEFAULT_WORLD = Path(__file__).resolve().parent.parent / "scenarios" / "worlds" / "default.toml"
+
+
+def load_world(path: Path | str = DEFAULT_WORLD) -> World:
+    """Read and validate a world file (raises :class:`~sim.inputs.InputError`)."""
+    path = Path(path)
+    world = validate(World, read_toml(path), path)
+    rows = world.states.rows()
+    if len({r.iso3 for r in rows}) != len(rows):
+        raise InputError(path, "states.roster", "duplicate iso3 codes")
+    return world
