@@ -200,9 +200,11 @@ class CaseBook:
             r = Request((case0 + case) * H + hop, case0 + case, hop, *values)
             if hop == 0:
                 firsts.append(r)
-            else:
-                prev.next = r  # noqa: F821 - hop rows of a case are consecutive
-            prev = r
+            else:  # hop rows of a case are consecutive: link to the previous hop
+                tail = firsts[-1]
+                while tail.next is not None:
+                    tail = tail.next
+                tail.next = r
         return firsts
 
     def _provider_quantile(self, key: str, provider: np.ndarray, u: np.ndarray) -> np.ndarray:

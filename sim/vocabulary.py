@@ -11,7 +11,7 @@ class Ground(StrEnum):
     """Refusal grounds a treaty may list (closed list; files naming others are rejected)."""
 
     POLITICAL_OFFENCE = "political_offence"
-    ESSENTIAL_INTERESTS = "essential_interests"  # sovereignty, security, ordre public, vital interests
+    ESSENTIAL_INTERESTS = "essential_interests"  # sovereignty, security, ordre public
     DOMESTIC_LAW_BAR = "domestic_law_bar"  # prohibited for a similar domestic offence
     PERSECUTION = "persecution"  # sex, race, religion, nationality, political opinions
     NON_CONFORMITY = "non_conformity"  # request not made in conformity with the treaty

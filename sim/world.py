@@ -50,7 +50,8 @@ class States(Strict):
             return self.roster
         text = resources.files("sim.data").joinpath("un_member_states.csv").read_text("utf-8")
         return [StateRow(iso3=r["iso3"], name=r["name"], region=r["region"],
-                         utc_offset=float(r["utc_offset"])) for r in csv.DictReader(text.splitlines())]
+                         utc_offset=float(r["utc_offset"]))
+                for r in csv.DictReader(text.splitlines())]
 
 
 class CentralAuthorities(Strict):
@@ -169,7 +170,7 @@ class World(Strict):
         homes = {r.iso3 for r in self.states.rows()}
         for p in self.providers:
             if p.home != "local" and p.home not in homes:
-                raise ValueError(f"providers: {p.name}: home '{p.home}' is not a State of the world")
+                raise ValueError(f"providers: {p.name}: home '{p.home}' is not in the world")
         for iso3 in self.central_authorities.staff_by_state.value:
             if iso3 not in homes:
                 raise ValueError(f"central_authorities.staff_by_state: unknown State '{iso3}'")
