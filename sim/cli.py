@@ -1,0 +1,96 @@
+"""The ``coopsim`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import runner
+from .inputs import InputError
+from .provisions import load_variant
+from .world import DEFAULT_WORLD, load_world
+
+SCENARIOS = runner.ROOT / "scenarios"
+DEFAULT_VARIANT = SCENARIOS / "un_convention_2024.toml"
+LABELS = {
+    "data_loss": "data loss (all causes)",
+    "loss_before_preservation": "  lost before preservation",
+    "loss_after_lapse": "  lost after preservation lapsed",
+    "obtained": "evidence obtained",
+    "refusal_rate": "refused",
+    "out_of_scope": "out of scope",
+    "no_channel": "no channel",
+    "pending_share": "pending at the horizon",
+    "latency_median": "latency to evidence, median (days)",
+    "latency_p90": "latency to evidence, p90 (days)",
+    "lapsed_share": "preservations that lapsed",
+    "backlog_mean": "central-authority backlog, mean (files)",
+}
+
+
+def variant_path(name: str) -> Path:
+    """A variant given as a path, or by name from ``scenarios/``."""
+    path = Path(name)
+    if path.suffix == ".toml" or path.exists():
+        return path
+    return SCENARIOS / f"{name}.toml"
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="coopsim", description=(
+        "Simulate how cybercrime treaties move electronic evidence across borders."))
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run one treaty variant and write its results")
+    run.add_argument("variant", nargs="?", default=str(DEFAULT_VARIANT),
+                     help="variant file or name in scenarios/ (default: the UN Convention)")
+    run.add_argument("--world", default=str(DEFAULT_WORLD), help="world file")
+    run.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    run.add_argument("--reps", type=positive, default=1, help="replications (default 1)")
+    run.add_argument("--days", type=positive, default=runner.DEFAULT_DAYS,
+                     help=f"horizon in days (default {runner.DEFAULT_DAYS})")
+    run.add_argument("--out", help="output folder (default results/<variant>/)")
+    return p
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    vpath, wpath = variant_path(args.variant), Path(args.world)
+    variant, world = load_variant(vpath), load_world(wpath)
+    results = runner.replicate(variant, world, args.seed, args.reps, args.days)
+    table = runner.summary_table(results, args.seed)
+    out = Path(args.out) if args.out else runner.ROOT / "results" / variant.name
+    runner.write_outputs(out, results, table,
+                         runner.manifest(vpath, wpath, args.seed, args.reps, args.days))
+    stats = runner.band(table)
+    print(f"{variant.variant.title} in world '{world.world.name}': seed {args.seed}, "
+          f"{args.reps} replication(s), {args.days} days, "
+          f"{table['requests'].mean():,.0f} requests per replication\n")
+    width = max(len(v) for v in LABELS.values())
+    print(f"{'':{width}}  {'mean':>8}  {'p10':>8}  {'p90':>8}")
+    for metric, label in LABELS.items():
+        row = stats.loc[metric]
+        cells = [runner.percent_or_days(metric, row[c]) for c in ("mean", "p10", "p90")]
+        print(f"{label:{width}}  {cells[0]:>8}  {cells[1]:>8}  {cells[2]:>8}")
+    print(f"\nWrote summary.csv, events.parquet, requests.parquet, daily.parquet and "
+          f"manifest.json to {out}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        {"run": cmd_run}[args.command](args)
+    except InputError as e:
+        print(f"coopsim: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

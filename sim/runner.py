@@ -1,0 +1,143 @@
+"""Running a scenario: replications, summaries, and atomic outputs with a manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .model import CooperationModel
+from .provisions import Variant
+from .summary import summarize
+from .world import World
+
+DEFAULT_DAYS = 1095  # three years: needs arise in the first, most requests end by the third
+ROOT = Path(__file__).resolve().parent.parent
+HEADLINE = ("data_loss", "loss_before_preservation", "loss_after_lapse", "obtained",
+            "refusal_rate", "out_of_scope", "no_channel", "pending_share", "latency_median",
+            "latency_p90", "lapsed_share", "backlog_mean")
+
+
+@dataclass
+class RunResult:
+    """One replication: its summary, event log, request table and daily aggregates."""
+
+    summary: dict[str, float]
+    events: pd.DataFrame
+    requests: pd.DataFrame
+    daily: pd.DataFrame
+
+
+def run_one(variant: Variant, world: World, seed: int, days: int = DEFAULT_DAYS) -> RunResult:
+    """Run one replication to the horizon. Pure: same arguments, same result."""
+    model = CooperationModel(variant, world, seed)
+    model.run(days)
+    daily = model.datacollector.get_model_vars_dataframe()
+    daily.index.name = "day"
+    summary = summarize(model.log, daily["backlog"].to_numpy())
+    return RunResult(
+        summary=summary,
+        events=model.log.frame(),
+        requests=model.requests.frame([s.iso3 for s in model.states],
+                                      [p.name for p in model.providers]),
+        daily=daily.reset_index(),
+    )
+
+
+def replicate(variant: Variant, world: World, seed: int, reps: int,
+              days: int = DEFAULT_DAYS) -> list[RunResult]:
+    """``reps`` replications; replication k uses seed ``seed + k``."""
+    return [run_one(variant, world, seed + k, days) for k in range(reps)]
+
+
+def summary_table(results: list[RunResult], seed: int) -> pd.DataFrame:
+    """One row per replication."""
+    rows = [{"rep": k, "seed": seed + k, **r.summary} for k, r in enumerate(results)]
+    return pd.DataFrame(rows)
+
+
+def band(table: pd.DataFrame, metrics: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
+    """Mean and 10-90% band across replications, per metric."""
+    cols = [m for m in metrics if m in table]
+    return pd.DataFrame({
+        "mean": table[cols].mean(),
+        "p10": table[cols].quantile(0.1),
+        "p90": table[cols].quantile(0.9),
+    })
+
+
+def write_outputs(out: Path, results: list[RunResult], table: pd.DataFrame,
+                  manifest: dict) -> None:
+    """Write every output into a staging folder, then swap it in: never a half-written file."""
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = out.parent / f".{out.name}.partial-{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir()
+    try:
+        table.to_csv(stage / "summary.csv", index=False)
+        for name in ("events", "requests", "daily"):
+            frames = [getattr(r, name).assign(rep=k) for k, r in enumerate(results)]
+            pd.concat(frames, ignore_index=True).to_parquet(stage / f"{name}.parquet")
+        (stage / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        if out.exists():
+            out.rename(old)
+        stage.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def manifest(variant_path: Path, world_path: Path, seed: int, reps: int, days: int) -> dict:
+    """What is needed to reproduce a run: inputs' hashes, seed, versions, git revision."""
+    packages = ("coopsim", "mesa", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "scipy")
+    return {
+        "variant": str(variant_path), "variant_sha256": _sha256(variant_path),
+        "world": str(world_path), "world_sha256": _sha256(world_path),
+        "seed": seed, "reps": reps, "days": days,
+        "replication_seeds": [seed + k for k in range(reps)],
+        "python": platform.python_version(),
+        "packages": {p: _version(p) for p in packages},
+        "git_revision": _git_revision(),
+    }
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _git_revision() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                             text=True, timeout=5, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=5).stdout
+        return out.stdout.strip() + ("-dirty" if dirty.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def percent_or_days(metric: str, value: float) -> str:
+    """Format a headline metric for people: shares as percentages, latencies in days."""
+    if np.isnan(value):
+        return "-"
+    if metric.startswith("latency") or metric.startswith("backlog"):
+        return f"{value:,.0f}"
+    return f"{100 * value:.1f}%"

@@ -1,0 +1,77 @@
+"""Metrics computed from the event log (the single source of truth) of one run."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .eventlog import EventLog
+from .vocabulary import GROUND_NAMES, OUTCOME_NAMES, STAGE_NAMES, Outcome, Stage
+from .vocabulary import Result as R
+
+LATENCY_STAGES = (Stage.LOCATE, Stage.PRESERVATION_REQUEST, Stage.PRESERVE, Stage.DRAFT,
+                  Stage.TRANSMIT, Stage.QUEUE, Stage.REVIEW, Stage.MORE_INFO, Stage.POSTPONE,
+                  Stage.CONSULT, Stage.EXECUTE, Stage.RETURN, Stage.EMERGENCY)
+
+
+def summarize(log: EventLog, backlog: np.ndarray | None = None) -> dict[str, float]:
+    """Data loss by cause, latency overall and per stage, refusals per ground, lapses, backlog.
+
+    Shares are of *decided* requests (all but those pending at the horizon); the pending
+    share is reported separately so that censoring is never silently dropped.
+    """
+    stage = np.frombuffer(log.stage, dtype=np.int8)
+    result = np.frombuffer(log.result, dtype=np.int8)
+    ground = np.frombuffer(log.ground, dtype=np.int8)
+    start = np.frombuffer(log.start)
+    end = np.frombuffer(log.end)
+    request = np.frombuffer(log.request, dtype=np.int64)
+
+    final = stage == Stage.OUTCOME
+    outcome = result[final]
+    counts = np.bincount(outcome, minlength=len(Outcome))
+    created = int(final.sum())
+    decided = created - int(counts[Outcome.PENDING])
+    s: dict[str, float] = {"requests": created, "decided": decided}
+    for o in Outcome:
+        s[f"n_{OUTCOME_NAMES[o]}"] = int(counts[o])
+    share = (lambda n: n / decided) if decided else (lambda n: float("nan"))
+    lost_before = counts[Outcome.LOST_BEFORE_PRESERVATION]
+    lost_after = counts[Outcome.LOST_AFTER_LAPSE]
+    s["data_loss"] = share(lost_before + lost_after)
+    s["loss_before_preservation"] = share(lost_before)
+    s["loss_after_lapse"] = share(lost_after)
+    s["obtained"] = share(counts[Outcome.OBTAINED])
+    s["never_existed"] = share(counts[Outcome.NEVER_EXISTED])
+    s["refusal_rate"] = share(counts[Outcome.REFUSED])
+    s["out_of_scope"] = share(counts[Outcome.OUT_OF_SCOPE])
+    s["no_channel"] = share(counts[Outcome.NO_CHANNEL])
+    s["pending_share"] = counts[Outcome.PENDING] / created if created else float("nan")
+
+    got = final & (result == Outcome.OBTAINED)
+    latency = end[got] - start[got]
+    s["latency_median"] = _q(latency, 0.5)
+    s["latency_p90"] = _q(latency, 0.9)
+    s["latency_mean"] = float(latency.mean()) if latency.size else float("nan")
+    for st in LATENCY_STAGES:
+        sel = stage == st
+        s[f"stage_{STAGE_NAMES[st]}_median"] = _q(end[sel] - start[sel], 0.5)
+
+    refused_grounds = ground[final & (result == Outcome.REFUSED)]
+    by_ground = np.bincount(refused_grounds[refused_grounds >= 0], minlength=len(GROUND_NAMES))
+    for g, name in enumerate(GROUND_NAMES):
+        s[f"refused_{name}"] = int(by_ground[g])
+
+    hold = stage == Stage.HOLD
+    preserved = np.unique(request[hold]).size
+    lapsed = np.unique(request[hold & (result == R.LAPSED)]).size
+    s["preserved"] = preserved
+    s["lapsed"] = lapsed
+    s["lapsed_share"] = lapsed / preserved if preserved else float("nan")
+    if backlog is not None and backlog.size:
+        s["backlog_mean"] = float(backlog.mean())
+        s["backlog_max"] = float(backlog.max())
+    return s
+
+
+def _q(x: np.ndarray, q: float) -> float:
+    return float(np.quantile(x, q)) if x.size else float("nan")
