@@ -83,18 +83,19 @@ class CaseBook:
     """Draws cases in fixed-size batches and yields them in arrival order."""
 
     def __init__(self, world: World, streams: Streams, state_propensity: np.ndarray,
-                 dc_propensity: np.ndarray, provider_home: np.ndarray,
-                 provider_profile: list[str], provider_dists: list, n_states: int,
-                 local_provider: int) -> None:
+                 dc_propensity: np.ndarray, pick_provider: np.ndarray,
+                 provider_home: np.ndarray, provider_profile: list[str],
+                 provider_dists: list[dict], local_provider: int) -> None:
         self.w = world
         self.streams = {name: streams(f"case.{name}") for name in _STREAM_NAMES}
         self.state_propensity = state_propensity  # [state, ground]
         self.dc_propensity = dc_propensity  # [state]
-        self.provider_home = provider_home  # [provider] State index, -1 for the local template
+        self.pick_provider = pick_provider  # [world.providers entry] provider, -1 for 'local'
+        self.provider_home = provider_home  # [provider] State index
         self.provider_profile = provider_profile
         self.provider_dists = provider_dists
-        self.n_states = n_states
-        self.local_provider = local_provider  # index of the first per-State local provider
+        self.n_states = len(dc_propensity)
+        self.local_provider = local_provider  # provider index of the first State's local one
         c = world.cases
         self.max_hops = c.max_hops.value
         self.rate = c.per_year.value / 365.0
@@ -224,8 +225,8 @@ class CaseBook:
         H, S = self.max_hops, self.n_states
         rows = n * H
         pick = np.searchsorted(self.provider_cdf, self.u("provider", rows), "right")
-        pick = np.minimum(pick, len(self.provider_cdf) - 1)
-        home = self.provider_home[pick]
+        pick = self.pick_provider[np.minimum(pick, len(self.provider_cdf) - 1)]
+        home = np.where(pick >= 0, self.provider_home[pick], -1)
         other = self.streams["other_state"]
         requested = home.copy()
         prev = np.full(rows, -1)

@@ -14,7 +14,7 @@ from .provisions import Variant
 from .routing import CompiledRegime, Router
 from .vocabulary import GROUNDS, OUTCOME_NAMES, STAGE_NAMES, Outcome, Stage
 from .vocabulary import Result as R
-from .world import World
+from .world import Provider, World
 
 CLOSING_RESULT = {
     Outcome.OBTAINED: R.DONE, Outcome.LOST_BEFORE_PRESERVATION: R.LOST,
@@ -85,25 +85,23 @@ class CooperationModel(mesa.Model):
         self.dc_propensity = _beta(rng, w.dual_criminality.invoke_propensity.value, k, n)
 
     def _build_providers(self) -> None:
+        """Named providers in file order, then one local provider in every State."""
         index = {s.iso3: s for s in self.states}
         self.providers: list[ServiceProvider] = []
-        self.provider_home: list[int] = []
         self.provider_dists: list[dict] = []
-        templates = list(self.world.providers)
-        local = next((p for p in templates if p.home == "local"), None)
-        for p in templates:  # the local template keeps a slot so indices follow the file
-            home = index[p.home] if p.home != "local" else self.states[0]
-            self._add_provider(p, home, p.name)
-            self.provider_home[-1] = home.index if p.home != "local" else -1
+        self.pick_provider: list[int] = []  # per world.providers entry; -1 for 'local'
+        local = next(p for p in self.world.providers if p.home == "local")
+        for p in self.world.providers:
+            self.pick_provider.append(-1 if p is local else len(self.providers))
+            if p is not local:
+                self._add_provider(p, index[p.home], p.name)
         self.local_provider = len(self.providers)
         for s in self.states:
-            if local is not None:
-                self._add_provider(local, s, f"{local.name} ({s.iso3})")
+            self._add_provider(local, s, f"{local.name} ({s.iso3})")
 
-    def _add_provider(self, spec, home: State, name: str) -> None:
+    def _add_provider(self, spec: Provider, home: State, name: str) -> None:
         self.providers.append(ServiceProvider(self, len(self.providers), name, home,
                                               spec.retention, spec.staff.value or None))
-        self.provider_home.append(home.index)
         self.provider_dists.append({"preserve": spec.preserve_days, "execute": spec.execute_days,
                                     "emergency": spec.emergency_days,
                                     "never_existed": spec.never_existed_share.value})
@@ -126,9 +124,10 @@ class CooperationModel(mesa.Model):
 
     def _build_casebook(self, streams: Streams) -> CaseBook:
         return CaseBook(self.world, streams, self.state_propensity, self.dc_propensity,
-                        np.array(self.provider_home),
+                        np.array(self.pick_provider),
+                        np.array([p.home.index for p in self.providers]),
                         [p.retention for p in self.providers], self.provider_dists,
-                        len(self.states), self.local_provider)
+                        self.local_provider)
 
     # -- the request ledger -------------------------------------------------------------
     def _arrivals(self):

@@ -174,8 +174,10 @@ class World(Strict):
         for iso3 in self.central_authorities.staff_by_state.value:
             if iso3 not in homes:
                 raise ValueError(f"central_authorities.staff_by_state: unknown State '{iso3}'")
-        if len(homes) < 3:
-            raise ValueError("states: a world needs at least three States")
+        if sum(p.home == "local" for p in self.providers) != 1:
+            raise ValueError("providers: exactly one provider must have home = 'local'")
+        if len(homes) < (3 if self.cases.max_hops.value > 1 else 2):
+            raise ValueError("states: a world needs two States, three if trails have hops")
         return self
 
 
