@@ -67,3 +67,17 @@ def un() -> Variant:
 @pytest.fixture(scope="session")
 def small_world() -> World:
     return make_world(world_data())
+
+
+def set_value(data: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
+    """Set the ``value`` of the cited figure at a dotted path (keeps its citation)."""
+    *parents, leaf = dotted.split(".")
+    node = data
+    for key in parents:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    node[leaf] = {**node.get(leaf, {"source": "test"}), "value": value}
+    return data
+
+
+def fixed(days: float) -> dict[str, Any]:
+    return {"dist": "fixed", "value": days, "source": "test"}

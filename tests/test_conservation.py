@@ -1,0 +1,91 @@
+"""Every request ends in exactly one outcome, and totals reconcile everywhere."""
+
+from __future__ import annotations
+
+import numpy as np
+from conftest import make_variant, make_world, set_value, variant_data, world_data
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim.model import CooperationModel
+from sim.summary import summarize
+from sim.vocabulary import (
+    OUTCOME_NAMES,
+    Channel,
+    DualCriminality,
+    EmergencyRoute,
+    Ground,
+    Offence,
+    Outcome,
+    PocFunction,
+    Stage,
+)
+
+subsets = lambda enum: st.lists(st.sampled_from(list(enum)), unique=True).map(  # noqa: E731
+    lambda xs: [x.value for x in xs])
+
+
+@st.composite
+def scenarios(draw: st.DrawFn):
+    v = variant_data()
+    set_value(v, "scope.offences", draw(subsets(Offence)))
+    set_value(v, "preservation.available", draw(st.booleans()))
+    set_value(v, "preservation.min_days", draw(st.sampled_from([0, 30, 60, 90, 180, 365])))
+    set_value(v, "preservation.continues_pending_mla", draw(st.booleans()))
+    set_value(v, "preservation.extension", draw(st.booleans()))
+    set_value(v, "preservation.dual_criminality", draw(st.sampled_from(list(DualCriminality))))
+    set_value(v, "preservation.refusal_grounds", draw(subsets(Ground)))
+    set_value(v, "traffic_disclosure.available", draw(st.booleans()))
+    set_value(v, "traffic_disclosure.parties_only", draw(st.booleans()))
+    set_value(v, "mla.available", draw(st.booleans()))
+    set_value(v, "mla.only_absent_bilateral", draw(st.booleans()))
+    set_value(v, "mla.channel", draw(st.sampled_from(list(Channel))))
+    set_value(v, "mla.dual_criminality", draw(st.sampled_from(list(DualCriminality))))
+    set_value(v, "mla.refusal_grounds", draw(subsets(Ground)))
+    set_value(v, "mla.consult_before_refusal", draw(st.booleans()))
+    set_value(v, "point_of_contact.available", draw(st.booleans()))
+    set_value(v, "point_of_contact.functions", draw(subsets(PocFunction)))
+    set_value(v, "emergency.route", draw(st.sampled_from(list(EmergencyRoute))))
+    w = world_data(cases_per_year=draw(st.sampled_from([50, 150])))
+    share = st.sampled_from([0.0, 0.3, 1.0])
+    for key in ("party_share", "bilateral_share_same_region", "bilateral_share_other_region",
+                "letters_rogatory_acceptance", "poc_always_on_share", "dc_reservation_share"):
+        set_value(w, f"states.{key}", draw(share))
+    set_value(w, "central_authorities.staff", draw(st.sampled_from([0, 1, 3])))
+    set_value(w, "central_authorities.staff_by_state", {})
+    set_value(w, "cases.next_hop_share", draw(share))
+    set_value(w, "cases.max_hops", draw(st.integers(1, 3)))
+    set_value(w, "cases.emergency_share", draw(share))
+    set_value(w, "central_authorities.more_info_share", draw(share))
+    set_value(w, "central_authorities.postpone_share", draw(share))
+    days = draw(st.sampled_from([120, 400]))
+    seed = draw(st.integers(0, 2**31))
+    return make_variant(v), make_world(w), days, seed
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_every_request_ends_in_exactly_one_outcome(scenario) -> None:
+    variant, world, days, seed = scenario
+    m = CooperationModel(variant, world, seed)
+    m.run(days)
+
+    assert m.created == sum(m.outcomes) == len(m.requests)
+    assert not m.open
+    log = m.log.frame(labels=False)
+    outcome_rows = log[log["stage"] == Stage.OUTCOME]
+    assert outcome_rows["request"].is_unique
+    assert set(outcome_rows["request"]) == set(m.requests.cols["request"])
+    np.testing.assert_array_equal(
+        np.bincount(outcome_rows["result"], minlength=len(Outcome)), m.outcomes)
+
+    daily = m.datacollector.get_model_vars_dataframe()
+    outcomes = daily[list(OUTCOME_NAMES)].sum(axis=1)
+    assert (daily["created"] == daily["open"] + outcomes).all()
+    stages = [c for c in daily if c.startswith("open_")]
+    assert (daily["open"] == daily[stages].sum(axis=1)).all()
+
+    summary = summarize(m.log)
+    assert summary["requests"] == m.created
+    for o in Outcome:
+        assert summary[f"n_{OUTCOME_NAMES[o]}"] == m.outcomes[o]
