@@ -59,6 +59,7 @@ class ModelRun:
     log_rows: int
     days: int
     seconds: float
+    cpu: float  # process CPU seconds; well below ``seconds`` means the core was shared
     rss_mb: float
     mean_life: float  # mean days from need to outcome, to give the bare run a similar heap
 
@@ -104,15 +105,15 @@ def run_model(requests: int, per_year: float, seed: int) -> ModelRun:
     days = math.ceil(window) + TAIL_DAYS
     m = CooperationModel(load_variant(VARIANT), world, seed=seed)
     events = count_steps(m.env)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     m.run(days)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     rss = peak_rss_mb()
     stage, start, end = (np.frombuffer(a, dtype=a.typecode)
                          for a in (m.log.stage, m.log.start, m.log.end))
     outcome = stage == Stage.OUTCOME
     life = float((end[outcome] - start[outcome]).mean())
-    return ModelRun(m.created, events(), len(m.log), days, seconds, rss, life)
+    return ModelRun(m.created, events(), len(m.log), days, seconds, cpu, rss, life)
 
 
 def bare_simpy(requests: int, events: int, days: int, window: float, life: float) -> BareRun:
@@ -172,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"engine benchmark: {VARIANT.relative_to(ROOT)}, default world at "
           f"{args.per_year:,.0f} cases/yr, seed {args.seed}, window + {TAIL_DAYS} days, "
           f"Python {platform.python_version()}, SimPy {simpy.__version__}")
-    head = (f"{'requests':>10} {'events':>11} {'days':>6} {'wall s':>8} {'req/s':>8} "
+    head = (f"{'requests':>10} {'events':>11} {'days':>6} {'wall s':>8} {'cpu s':>8} {'req/s':>8} "
             f"{'events/s':>9} {'us/req':>7} {'peak MB':>8} {'bare s':>7} {'bare ev':>11} "
             f"{'x bare':>6}")
     print(head)
@@ -184,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         bare = isolated(bare_simpy, run.requests, run.events, run.days, window, run.mean_life)
         rows.append((run, bare))
         print(f"{run.requests:>10,} {run.events:>11,} {run.days:>6,} {run.seconds:>8.2f} "
+              f"{run.cpu:>8.2f} "
               f"{run.requests / run.seconds:>8,.0f} {run.events / run.seconds:>9,.0f} "
               f"{1e6 * run.seconds / run.requests:>7.1f} {run.rss_mb:>8.0f} "
               f"{bare.seconds:>7.2f} {bare.events:>11,} {run.seconds / bare.seconds:>6.2f}",

@@ -6,11 +6,21 @@ million requests fits in memory. Request attributes live in a second table, one 
 
 from array import array
 
+import numpy as np
 import pandas as pd
 
-from .vocabulary import DATA_TYPES, GROUND_NAMES, OFFENCES, RESULT_NAMES, STAGE_NAMES
+from .vocabulary import (
+    DATA_TYPES,
+    GROUND_NAMES,
+    OFFENCES,
+    OUTCOME_NAMES,
+    RESULT_NAMES,
+    STAGE_NAMES,
+    Stage,
+)
 
 NO_GROUND = -1
+RESULT_LABELS = tuple(dict.fromkeys(RESULT_NAMES + OUTCOME_NAMES))
 
 
 class EventLog:
@@ -40,8 +50,12 @@ class EventLog:
             "end": self.end, "result": self.result, "ground": self.ground,
         })
         if labels:
+            # an outcome row's result is the request's outcome; other rows', how the stage ended
+            final = (df["stage"] == Stage.OUTCOME).to_numpy()
+            names = np.where(final, np.array(OUTCOME_NAMES, dtype=object)[df["result"]],
+                             np.array(RESULT_NAMES, dtype=object)[df["result"]])
+            df["result"] = pd.Categorical(names, categories=RESULT_LABELS)
             df["stage"] = pd.Categorical.from_codes(df["stage"], STAGE_NAMES)
-            df["result"] = pd.Categorical.from_codes(df["result"], RESULT_NAMES)
             df["ground"] = pd.Categorical.from_codes(df["ground"], GROUND_NAMES)
         return df
 

@@ -1,5 +1,6 @@
 """Reading input files strictly: TOML in, validated models out, one-line errors."""
 
+import json
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -11,14 +12,23 @@ class InputError(Exception):
     """A bad input file. ``str()`` is the one-line message the CLI prints."""
 
     def __init__(self, path: Path | str, key: str, message: str) -> None:
-        self.path, self.key, self.message = str(path), key, message
-        super().__init__(f"{self.path}: {key}: {message}" if key else f"{self.path}: {message}")
+        self.path, self.key, self.message = str(path), _one_line(key), _one_line(message)
+        where = f"{self.path}: {self.key}" if self.key else self.path
+        super().__init__(f"{where}: {self.message}")
+
+
+class FieldProblem(ValueError):
+    """Raised by a section's validator to blame one of its keys (``key`` relative to it)."""
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(message)
 
 
 class Strict(BaseModel):
-    """Base of every input model: unknown keys are errors, values are immutable."""
+    """Base of every input model: unknown keys are errors, values are immutable and finite."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -33,15 +43,49 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 
 def validate[M: BaseModel](model: type[M], data: dict[str, Any], path: Path | str) -> M:
-    """Validate ``data`` against ``model``, reporting the first problem with its dotted key."""
+    """Validate ``data`` against ``model`` strictly, reporting one problem with its dotted key.
+
+    Validation runs in pydantic's strict JSON mode: no silent coercion ("60" is not a
+    number, "yes" is not a boolean), while strings still name enum members.
+    """
     try:
-        return model.model_validate(data)
+        text = json.dumps(data, default=str)
+    except ValueError as e:  # NaN or infinity written in the file
+        raise InputError(path, "", f"values must be finite numbers ({e})") from None
+    try:
+        return model.model_validate_json(text, strict=True)
     except ValidationError as e:
-        err = e.errors()[0]
-        key = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
+        err = max(e.errors(), key=lambda x: len(x["loc"]))  # the most specific branch
+        loc = _data_path(data, err["loc"])
+        problem = (err.get("ctx") or {}).get("error")
+        if isinstance(problem, FieldProblem):
+            loc += problem.key.split(".")
         message = err["msg"].removeprefix("Value error, ")
-        if err["type"] not in ("missing", "extra_forbidden", "value_error"):
-            message += f" (got {err['input']!r})"
         if err["type"] == "extra_forbidden":
             message = "unknown key"
-        raise InputError(path, key, message) from None
+        elif err["type"] not in ("missing", "value_error"):
+            message += f" (got {_short(err['input'])})"
+        raise InputError(path, ".".join(loc), message) from None
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> list[str]:
+    """The error's location as keys of the file, without pydantic's union and tag labels."""
+    keys, node = [], data
+    for i, part in enumerate(loc):
+        found = part in node if isinstance(node, dict) else (
+            isinstance(node, list) and isinstance(part, int) and part < len(node))
+        if found:
+            node = node[part]
+        elif i < len(loc) - 1:
+            continue  # a label pydantic adds for a union branch or a tag
+        keys.append(str(part))
+    return keys
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", "\\r").replace("\n", "\\n")

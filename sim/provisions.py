@@ -11,7 +11,7 @@ from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
-from .inputs import Strict, read_toml, validate
+from .inputs import FieldProblem, Strict, read_toml, validate
 from .vocabulary import Channel, DualCriminality, EmergencyRoute, Ground, Offence, PocFunction
 
 Status = Literal["stated", "by_reference", "silent", "assumption"]
@@ -35,13 +35,13 @@ class Cited[T](Strict):
     @model_validator(mode="after")
     def _cited(self) -> Self:
         if self.status in ("stated", "by_reference") and not self.source:
-            raise ValueError(f"a {self.status} value needs a source (file and article)")
+            raise FieldProblem("source", f"a {self.status} value needs its source (file, article)")
         if self.status == "silent" and not self.fallback:
-            raise ValueError("a silent provision needs the fallback that applies")
+            raise FieldProblem("fallback", "a silent provision needs the fallback that applies")
         if self.status == "assumption" and not self.note:
-            raise ValueError("an assumption needs a note saying what it assumes")
+            raise FieldProblem("note", "an assumption needs a note saying what it assumes")
         if self.quote and len(self.quote.split()) > MAX_QUOTE_WORDS:
-            raise ValueError(f"quote longer than {MAX_QUOTE_WORDS} words")
+            raise FieldProblem("quote", f"longer than {MAX_QUOTE_WORDS} words")
         return self
 
 
@@ -53,7 +53,7 @@ def _require(section: Strict, names: tuple[str, ...]) -> None:
     """Fields that must be given when a section's ``available`` is true."""
     for name in names:
         if getattr(section, name) is None:
-            raise ValueError(f"'{name}' is required when the provision is available")
+            raise FieldProblem(name, "required when the provision is available")
 
 
 class Preservation(Strict):
@@ -71,10 +71,10 @@ class Preservation(Strict):
             _require(self, ("min_days", "continues_pending_mla", "extension",
                             "dual_criminality", "refusal_grounds"))
             if self.min_days.value < 0:
-                raise ValueError("min_days must be >= 0")
+                raise FieldProblem("min_days.value", "must be >= 0")
             if self.extension.value and (self.extension_days is None
                                          or self.extension_days.value <= 0):
-                raise ValueError("'extension_days' > 0 is required when extension is allowed")
+                raise FieldProblem("extension_days", "> 0 required when extension is allowed")
         return self
 
 

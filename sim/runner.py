@@ -92,7 +92,12 @@ def write_outputs(out: Path, results: list[RunResult], table: pd.DataFrame,
         old = out.parent / f".{out.name}.old-{os.getpid()}"
         if out.exists():
             out.rename(old)
-        stage.rename(out)
+        try:
+            stage.rename(out)
+        except BaseException:
+            if old.exists():
+                old.rename(out)  # put the previous results back
+            raise
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(stage, ignore_errors=True)

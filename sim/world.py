@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, model_validator
 
 from .distributions import Dist, Source
-from .inputs import InputError, Strict, read_toml, validate
+from .inputs import FieldProblem, InputError, Strict, read_toml, validate
 from .provisions import Regime
 from .vocabulary import Channel, DataType, Ground, Offence
 
@@ -76,7 +76,7 @@ class PointsOfContact(Strict):
     def _hours(self) -> Self:
         start, end = self.business_hours.value
         if start >= end:
-            raise ValueError("business_hours must be (opening, closing) with opening < closing")
+            raise FieldProblem("business_hours.value", "opening must come before closing")
         return self
 
 
@@ -113,7 +113,7 @@ class Cases(Strict):
         for name in ("offence_mix", "data_type_mix"):
             mix = getattr(self, name).value
             if abs(sum(mix.values()) - 1) > 1e-9:
-                raise ValueError(f"{name} shares must sum to 1")
+                raise FieldProblem(f"{name}.value", "shares must sum to 1")
         return self
 
 
@@ -153,31 +153,33 @@ class World(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        missing = [c.value for c in Channel if c not in self.channels]
-        if missing:
-            raise ValueError(f"channels: missing {', '.join(missing)}")
-        missing = [g.value for g in Ground if g not in self.grounds]
-        if missing:
-            raise ValueError(f"grounds: missing {', '.join(missing)}")
-        for p in self.providers:
-            if p.retention not in self.retention:
-                raise ValueError(f"providers: {p.name}: unknown retention profile '{p.retention}'")
+        for c in Channel:
+            if c not in self.channels:
+                raise FieldProblem(f"channels.{c.value}", "missing")
+        for g in Ground:
+            if g not in self.grounds:
+                raise FieldProblem(f"grounds.{g.value}", "missing")
         for name, profile in self.retention.items():
-            if set(profile) != set(DataType):
-                raise ValueError(f"retention.{name}: needs subscriber, traffic and content")
-        if abs(sum(p.share.value for p in self.providers) - 1) > 1e-9:
-            raise ValueError("providers: shares must sum to 1")
+            for d in DataType:
+                if d not in profile:
+                    raise FieldProblem(f"retention.{name}.{d.value}", "missing")
         homes = {r.iso3 for r in self.states.rows()}
-        for p in self.providers:
+        for i, p in enumerate(self.providers):
+            if p.retention not in self.retention:
+                raise FieldProblem(f"providers.{i}.retention",
+                                   f"unknown retention profile '{p.retention}'")
             if p.home != "local" and p.home not in homes:
-                raise ValueError(f"providers: {p.name}: home '{p.home}' is not in the world")
+                raise FieldProblem(f"providers.{i}.home", f"'{p.home}' is not in states.roster")
+        if abs(sum(p.share.value for p in self.providers) - 1) > 1e-9:
+            raise FieldProblem("providers", "shares must sum to 1")
+        if sum(p.home == "local" for p in self.providers) != 1:
+            raise FieldProblem("providers", "exactly one provider must have home = 'local'")
         for iso3 in self.central_authorities.staff_by_state.value:
             if iso3 not in homes:
-                raise ValueError(f"central_authorities.staff_by_state: unknown State '{iso3}'")
-        if sum(p.home == "local" for p in self.providers) != 1:
-            raise ValueError("providers: exactly one provider must have home = 'local'")
+                raise FieldProblem(f"central_authorities.staff_by_state.value.{iso3}",
+                                   "not in states.roster")
         if len(homes) < (3 if self.cases.max_hops.value > 1 else 2):
-            raise ValueError("states: a world needs two States, three if trails have hops")
+            raise FieldProblem("states.roster", "needs two States, three if trails have hops")
         return self
 
 

@@ -28,7 +28,7 @@ SMALL_ROSTER = [
 def world_data(cases_per_year: float = 600) -> dict[str, Any]:
     """The default world's data cut down to six States and a few hundred cases a year."""
     data = copy.deepcopy(read_toml(DEFAULT_WORLD))
-    data["states"]["roster"] = SMALL_ROSTER
+    data["states"]["roster"] = copy.deepcopy(SMALL_ROSTER)
     homes = {s["iso3"] for s in SMALL_ROSTER}
     providers = [p for p in data["providers"] if p["home"] in homes or p["home"] == "local"]
     total = sum(p["share"]["value"] for p in providers)
