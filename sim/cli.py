@@ -79,8 +79,8 @@ def cmd_run(args: argparse.Namespace) -> None:
         row = stats.loc[metric]
         cells = [runner.percent_or_days(metric, row[c]) for c in ("mean", "p10", "p90")]
         print(f"{label:{width}}  {cells[0]:>8}  {cells[1]:>8}  {cells[2]:>8}")
-    print(f"\nWrote summary.csv, events.parquet, requests.parquet, daily.parquet and "
-          f"manifest.json to {out}")
+    print(f"\nWrote summary.csv, events.parquet, requests.parquet, daily.parquet, "
+          f"backlog.parquet and manifest.json to {out}")
 
 
 def main(argv: list[str] | None = None) -> int:

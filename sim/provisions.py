@@ -131,6 +131,17 @@ class Regime(Strict):
     point_of_contact: PointOfContact
     emergency: Emergency
 
+    @model_validator(mode="after")
+    def _emergency_has_its_route(self) -> Self:
+        route = self.emergency.route.value
+        poc = self.point_of_contact
+        if route is EmergencyRoute.POINT_OF_CONTACT and not (
+                poc.available.value and PocFunction.EMERGENCY_DATA in poc.functions.value):
+            raise FieldProblem("emergency.route", "needs a 24/7 point with 'emergency_data'")
+        if route is EmergencyRoute.URGENT_MLA and not self.mla.available.value:
+            raise FieldProblem("emergency.route", "urgent MLA needs mla.available")
+        return self
+
 
 class Scope(Strict):
     offences: Cited[list[Offence]] = Field(description="offence categories the treaty covers")

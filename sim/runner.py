@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .agents import CentralAuthority
 from .model import CooperationModel
 from .provisions import Variant
 from .summary import summarize
@@ -35,6 +36,7 @@ class RunResult:
     events: pd.DataFrame
     requests: pd.DataFrame
     daily: pd.DataFrame
+    backlog: pd.DataFrame  # per central authority per day
 
 
 def run_one(variant: Variant, world: World, seed: int, days: int = DEFAULT_DAYS) -> RunResult:
@@ -50,7 +52,18 @@ def run_one(variant: Variant, world: World, seed: int, days: int = DEFAULT_DAYS)
         requests=model.requests.frame([s.iso3 for s in model.states],
                                       [p.name for p in model.providers]),
         daily=daily.reset_index(),
+        backlog=backlog_by_state(model),
     )
+
+
+def backlog_by_state(model: CooperationModel) -> pd.DataFrame:
+    """Daily files waiting or under review at each central authority that ever had one."""
+    df = model.datacollector.get_agenttype_vars_dataframe(CentralAuthority).reset_index()
+    df["day"] = df["Step"].astype(int) - 1
+    df["state"] = df["AgentID"].map({ca.unique_id: ca.state.iso3
+                                     for ca in model.central_authorities})
+    busy = df.groupby("state")["backlog"].transform("max") > 0
+    return df.loc[busy, ["day", "state", "backlog"]].reset_index(drop=True)
 
 
 def replicate(variant: Variant, world: World, seed: int, reps: int,
@@ -85,7 +98,7 @@ def write_outputs(out: Path, results: list[RunResult], table: pd.DataFrame,
     stage.mkdir()
     try:
         table.to_csv(stage / "summary.csv", index=False)
-        for name in ("events", "requests", "daily"):
+        for name in ("events", "requests", "daily", "backlog"):
             frames = [getattr(r, name).assign(rep=k) for k, r in enumerate(results)]
             pd.concat(frames, ignore_index=True).to_parquet(stage / f"{name}.parquet")
         (stage / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
