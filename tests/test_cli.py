@@ -18,7 +18,7 @@ import sim.runner
 from sim.cli import main
 
 ARGS = ("--seed", "1", "--reps", "2", "--days", "400")
-OUTPUTS = ("summary.csv", "events.parquet", "requests.parquet", "daily.parquet",
+OUTPUTS = ("summary.csv", "events.parquet", "requests.parquet", "daily.parquet", "backlog.parquet",
            "manifest.json")
 
 
@@ -83,9 +83,12 @@ def test_parquet_outputs(run_dir: tuple[int, str, Path]) -> None:
     events = pd.read_parquet(out / "events.parquet")
     requests = pd.read_parquet(out / "requests.parquet")
     daily = pd.read_parquet(out / "daily.parquet")
+    backlog = pd.read_parquet(out / "backlog.parquet")
     summary = pd.read_csv(out / "summary.csv")
-    for frame in (events, requests, daily):
+    for frame in (events, requests, daily, backlog):
         assert set(frame["rep"]) == {0, 1}
+    assert {"day", "state", "backlog"} <= set(backlog.columns)
+    assert set(backlog["day"]) == set(daily["day"])
     assert {"request", "stage", "start", "end", "result", "ground"} <= set(events.columns)
     assert {"request", "requesting", "requested", "provider", "mla_regime"} <= set(
         requests.columns)

@@ -45,7 +45,14 @@ def scenarios(draw: st.DrawFn):
     set_value(v, "mla.consult_before_refusal", draw(st.booleans()))
     set_value(v, "point_of_contact.available", draw(st.booleans()))
     set_value(v, "point_of_contact.functions", draw(subsets(PocFunction)))
-    set_value(v, "emergency.route", draw(st.sampled_from(list(EmergencyRoute))))
+    route = draw(st.sampled_from(list(EmergencyRoute)))
+    if route is EmergencyRoute.POINT_OF_CONTACT:  # the route needs its 24/7 function
+        set_value(v, "point_of_contact.available", True)
+        functions = v["point_of_contact"]["functions"]["value"]
+        set_value(v, "point_of_contact.functions", sorted({*functions, "emergency_data"}))
+    if route is EmergencyRoute.URGENT_MLA and not v["mla"]["available"]["value"]:
+        route = EmergencyRoute.NONE
+    set_value(v, "emergency.route", route.value)
     w = world_data(cases_per_year=draw(st.sampled_from([50, 150])))
     share = st.sampled_from([0.0, 0.3, 1.0])
     for key in ("party_share", "bilateral_share_same_region", "bilateral_share_other_region",

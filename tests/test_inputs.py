@@ -102,6 +102,8 @@ VARIANT_CASES = [
     Case("unknown-ground-traffic", append("traffic_disclosure.refusal_grounds.value", "whim"),
          "traffic_disclosure.refusal_grounds"),
     Case("unknown-channel", set_("mla.channel.value", "carrier_pigeon"), "mla.channel"),
+    Case("emergency-route-without-its-function",
+         set_("point_of_contact.functions.value", ["locate_provider"]), "emergency.route"),
     Case("unknown-urgent-channel", set_("mla.urgent_channel.value", "telegram"),
          "mla.urgent_channel"),
     Case("unknown-status", set_("preservation.min_days.status", "maybe"),
