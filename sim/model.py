@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mesa
 import numpy as np
+import pandas as pd
 import simpy
 
 from .agents import CentralAuthority, PointOfContact, ServiceProvider, State
@@ -21,6 +22,7 @@ CLOSING_RESULT = {
     Outcome.LOST_AFTER_LAPSE: R.LOST, Outcome.NEVER_EXISTED: R.NEVER_EXISTED,
     Outcome.REFUSED: R.REFUSED, Outcome.PENDING: R.CENSORED,
 }
+BACKLOG_BY_STATE = "backlog_by_state"
 OPEN_STAGES = tuple(s for s in Stage if s not in (Stage.HOLD, Stage.DISCLOSURE, Stage.OUTCOME))
 
 
@@ -54,9 +56,26 @@ class CooperationModel(mesa.Model):
             reporters[f"open_{STAGE_NAMES[s]}"] = lambda m, s=s: m.open_by_stage[s]
         for o in Outcome:
             reporters[OUTCOME_NAMES[o]] = lambda m, o=o: m.outcomes[o]
-        self.datacollector = mesa.DataCollector(
-            model_reporters=reporters,
-            agenttype_reporters={CentralAuthority: {"backlog": "backlog"}})
+        # one compact array a day rather than a record per central authority per day
+        reporters[BACKLOG_BY_STATE] = lambda m: np.array(
+            [ca.backlog for ca in m.central_authorities], dtype=np.int32)
+        self.datacollector = mesa.DataCollector(model_reporters=reporters)
+
+    def daily(self) -> pd.DataFrame:
+        """Daily aggregates (day 0 is the first day), without the per-State backlog."""
+        df = self.datacollector.get_model_vars_dataframe().drop(columns=BACKLOG_BY_STATE)
+        return df.rename_axis("day").reset_index()
+
+    def backlog_by_state(self) -> pd.DataFrame:
+        """Daily files waiting or under review at each central authority that ever had one."""
+        days = self.datacollector.model_vars[BACKLOG_BY_STATE]
+        matrix = np.vstack(days) if days else np.zeros((0, len(self.states)), np.int32)
+        busy = np.flatnonzero(matrix.max(axis=0) > 0) if len(matrix) else []
+        return pd.DataFrame({
+            "day": np.repeat(np.arange(len(matrix)), len(busy)),
+            "state": pd.Categorical(np.tile([self.states[i].iso3 for i in busy], len(matrix))),
+            "backlog": matrix[:, busy].ravel(),
+        })
 
     # -- building the world -------------------------------------------------------------
     def _build_states(self, streams: Streams) -> None:

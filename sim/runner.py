@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .agents import CentralAuthority
 from .model import CooperationModel
 from .provisions import Variant
 from .summary import summarize
@@ -43,27 +42,15 @@ def run_one(variant: Variant, world: World, seed: int, days: int = DEFAULT_DAYS)
     """Run one replication to the horizon. Pure: same arguments, same result."""
     model = CooperationModel(variant, world, seed)
     model.run(days)
-    daily = model.datacollector.get_model_vars_dataframe()
-    daily.index.name = "day"
-    summary = summarize(model.log, daily["backlog"].to_numpy())
+    daily = model.daily()
     return RunResult(
-        summary=summary,
+        summary=summarize(model.log, daily["backlog"].to_numpy()),
         events=model.log.frame(),
         requests=model.requests.frame([s.iso3 for s in model.states],
                                       [p.name for p in model.providers]),
-        daily=daily.reset_index(),
-        backlog=backlog_by_state(model),
+        daily=daily,
+        backlog=model.backlog_by_state(),
     )
-
-
-def backlog_by_state(model: CooperationModel) -> pd.DataFrame:
-    """Daily files waiting or under review at each central authority that ever had one."""
-    df = model.datacollector.get_agenttype_vars_dataframe(CentralAuthority).reset_index()
-    df["day"] = df["Step"].astype(int) - 1
-    df["state"] = df["AgentID"].map({ca.unique_id: ca.state.iso3
-                                     for ca in model.central_authorities})
-    busy = df.groupby("state")["backlog"].transform("max") > 0
-    return df.loc[busy, ["day", "state", "backlog"]].reset_index(drop=True)
 
 
 def replicate(variant: Variant, world: World, seed: int, reps: int,
