@@ -56,7 +56,6 @@ class ModelRun:
 
     requests: int
     events: int
-    log_rows: int
     days: int
     seconds: float
     cpu: float  # process CPU seconds; well below ``seconds`` means the core was shared
@@ -113,7 +112,14 @@ def run_model(requests: int, per_year: float, seed: int) -> ModelRun:
                          for a in (m.log.stage, m.log.start, m.log.end))
     outcome = stage == Stage.OUTCOME
     life = float((end[outcome] - start[outcome]).mean())
-    return ModelRun(m.created, events(), len(m.log), days, seconds, cpu, rss, life)
+    return ModelRun(m.created, events(), days, seconds, cpu, rss, life)
+
+
+def exponentials(mean: float, chunk: int = 65_536) -> Iterator[float]:
+    """Endless exponential delays, drawn in chunks so that memory stays flat at any size."""
+    rng = np.random.default_rng(0)
+    while True:
+        yield from rng.exponential(mean, chunk).tolist()
 
 
 def bare_simpy(requests: int, events: int, days: int, window: float, life: float) -> BareRun:
@@ -127,8 +133,7 @@ def bare_simpy(requests: int, events: int, days: int, window: float, life: float
     """
     timeouts = max(events - 3 * requests - 2 * days - 1, 0)
     per = timeouts / requests
-    delays: Iterator[float] = iter(
-        np.random.default_rng(0).exponential(life / max(per, 1), timeouts + requests).tolist())
+    delays = exponentials(life / max(per, 1))
     env = simpy.Environment()
 
     def life_of(n: int) -> Generator[simpy.Event]:

@@ -43,14 +43,7 @@ class CentralAuthority(mesa.Agent):
         self.state = state
         self.staff = staff
         self.desk = simpy.PriorityResource(model.env, staff) if staff else None
-        self.in_review = 0  # files under review when staff is unlimited
-
-    @property
-    def backlog(self) -> int:
-        """Files waiting or under review."""
-        if self.desk is None:
-            return self.in_review
-        return len(self.desk.queue) + self.desk.count
+        self.backlog = 0  # files waiting or under review
 
 
 class PointOfContact(mesa.Agent):

@@ -5,6 +5,7 @@ million requests fits in memory. Request attributes live in a second table, one 
 """
 
 from array import array
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -27,7 +28,7 @@ class EventLog:
     """Stage rows (request, stage, start, end, result, ground) in typed columns."""
 
     def __init__(self) -> None:
-        self.request, self.stage = array("q"), array("b")
+        self.request, self.stage = array("i"), array("b")
         self.start, self.end = array("d"), array("d")
         self.result, self.ground = array("b"), array("b")
 
@@ -63,17 +64,20 @@ class EventLog:
 class RequestTable:
     """One row per created request: who asked whom, for what, under which regime."""
 
-    COLUMNS = ("request", "case", "hop", "requesting", "requested", "provider", "offence",
-               "data_type", "emergency", "need_time")
+    COLUMNS: ClassVar[dict[str, str]] = {  # column -> array type code
+        "request": "i", "case": "i", "hop": "b", "requesting": "h", "requested": "h",
+        "provider": "h", "offence": "b", "data_type": "b", "emergency": "b", "need_time": "d",
+        "mla_regime": "b",
+    }
+    REGIMES = ("none", "treaty", "bilateral", "letters_rogatory")
 
     def __init__(self) -> None:
-        self.cols = {c: array("d" if c == "need_time" else "q") for c in self.COLUMNS}
-        self.mla_regime: list[str] = []
+        self.cols = {c: array(t) for c, t in self.COLUMNS.items()}
+        self._append = [col.append for col in self.cols.values()]
 
-    def add(self, *values: float, mla_regime: str) -> None:
-        for col, v in zip(self.cols.values(), values, strict=True):
-            col.append(v)
-        self.mla_regime.append(mla_regime)
+    def add(self, *values: float) -> None:
+        for append, v in zip(self._append, values, strict=True):
+            append(v)
 
     def __len__(self) -> int:
         return len(self.cols["request"])
@@ -87,5 +91,5 @@ class RequestTable:
         df["offence"] = pd.Categorical.from_codes(df["offence"], [o.value for o in OFFENCES])
         df["data_type"] = pd.Categorical.from_codes(df["data_type"],
                                                     [d.value for d in DATA_TYPES])
-        df["mla_regime"] = pd.Categorical(self.mla_regime)
+        df["mla_regime"] = pd.Categorical.from_codes(df["mla_regime"], self.REGIMES)
         return df

@@ -111,16 +111,16 @@ def request_life(m: CooperationModel, r: Request, route: Route) -> Generator[sim
     ca = target.central_authority
     for review_round in (1, 2):
         m.enter(r, S.QUEUE)
+        ca.backlog += 1
         if ca.desk is None:
-            ca.in_review += 1
             m.enter(r, S.REVIEW)
             yield env.timeout(r.review_days)
-            ca.in_review -= 1
         else:
             with ca.desk.request(priority=0 if urgent else 1) as slot:
                 yield slot
                 m.enter(r, S.REVIEW)
                 yield env.timeout(r.review_days)
+        ca.backlog -= 1
         if review_round == 2 or not r.more_info:
             break
         m.enter(r, S.MORE_INFO)

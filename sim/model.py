@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import mesa
 import numpy as np
 import pandas as pd
@@ -23,6 +25,7 @@ CLOSING_RESULT = {
     Outcome.REFUSED: R.REFUSED, Outcome.PENDING: R.CENSORED,
 }
 BACKLOG_BY_STATE = "backlog_by_state"
+REGIME_CODE = {name: i for i, name in enumerate(RequestTable.REGIMES)}
 OPEN_STAGES = tuple(s for s in Stage if s not in (Stage.HOLD, Stage.DISCLOSURE, Stage.OUTCOME))
 
 
@@ -57,8 +60,8 @@ class CooperationModel(mesa.Model):
         for o in Outcome:
             reporters[OUTCOME_NAMES[o]] = lambda m, o=o: m.outcomes[o]
         # one compact array a day rather than a record per central authority per day
-        reporters[BACKLOG_BY_STATE] = lambda m: np.array(
-            [ca.backlog for ca in m.central_authorities], dtype=np.int32)
+        reporters[BACKLOG_BY_STATE] = lambda m: np.fromiter(
+            (ca.backlog for ca in m.central_authorities), np.int32, len(m.states))
         self.datacollector = mesa.DataCollector(model_reporters=reporters)
 
     def daily(self) -> pd.DataFrame:
@@ -160,9 +163,9 @@ class CooperationModel(mesa.Model):
         r.started, r.need_time = True, self.env.now
         self.created += 1
         route = self.router.route(r.requesting, r.requested, r.offence)
+        regime = 0 if isinstance(route, Outcome) else REGIME_CODE[route.mla_regime]
         self.requests.add(r.id, r.case, r.hop, r.requesting, r.requested, r.provider, r.offence,
-                          r.data_type, r.emergency, r.need_time,
-                          mla_regime="" if isinstance(route, Outcome) else route.mla_regime)
+                          r.data_type, r.emergency, r.need_time, regime)
         self.open[r.id] = r
         if isinstance(route, Outcome):
             self.finish(r, route)
@@ -198,9 +201,19 @@ class CooperationModel(mesa.Model):
         self.datacollector.collect(self)
 
     def run(self, days: int) -> None:
-        """Run to the horizon, then censor what is still open."""
-        for _ in range(days):
-            self.step()
+        """Run to the horizon, then censor what is still open.
+
+        The cyclic garbage collector is paused meanwhile: the engine creates no reference
+        cycles, and collections that rescan every live request cost a fifth of the run.
+        """
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            for _ in range(days):
+                self.step()
+        finally:
+            if paused:
+                gc.enable()
         self.close()
 
     def close(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
 
 from .eventlog import EventLog
@@ -19,12 +21,8 @@ def summarize(log: EventLog, backlog: np.ndarray | None = None) -> dict[str, flo
     Shares are of *decided* requests (all but those pending at the horizon); the pending
     share is reported separately so that censoring is never silently dropped.
     """
-    stage = np.frombuffer(log.stage, dtype=np.int8)
-    result = np.frombuffer(log.result, dtype=np.int8)
-    ground = np.frombuffer(log.ground, dtype=np.int8)
-    start = np.frombuffer(log.start)
-    end = np.frombuffer(log.end)
-    request = np.frombuffer(log.request, dtype=np.int64)
+    stage, result, ground = _view(log.stage), _view(log.result), _view(log.ground)
+    start, end, request = _view(log.start), _view(log.end), _view(log.request)
 
     final = stage == Stage.OUTCOME
     outcome = result[final]
@@ -75,3 +73,8 @@ def summarize(log: EventLog, backlog: np.ndarray | None = None) -> dict[str, flo
 
 def _q(x: np.ndarray, q: float) -> float:
     return float(np.quantile(x, q)) if x.size else float("nan")
+
+
+def _view(column: array) -> np.ndarray:
+    """A zero-copy numpy view of a log column (array type codes are numpy dtype codes)."""
+    return np.frombuffer(column, dtype=column.typecode)
