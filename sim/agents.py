@@ -7,6 +7,7 @@ their staff (``None`` means unlimited, so the work is a plain delay).
 from __future__ import annotations
 
 import math
+from collections.abc import Generator
 from typing import TYPE_CHECKING
 
 import mesa
@@ -50,11 +51,12 @@ class PointOfContact(mesa.Agent):
     """A 24/7 point of contact, or one that works only in local business hours."""
 
     def __init__(self, model: CooperationModel, state: State, always_on: bool,
-                 hours: tuple[float, float]) -> None:
+                 hours: tuple[float, float], staff: int | None) -> None:
         super().__init__(model)
         self.state = state
         self.always_on = always_on
         self.opens, self.closes = hours[0] / 24, hours[1] / 24
+        self.desk = simpy.Resource(model.env, staff) if staff else None
 
     def wait(self, now: float) -> float:
         """Days until the point is next open, from ``now`` (UTC days)."""
@@ -73,9 +75,15 @@ class PointOfContact(mesa.Agent):
             ahead += 1
         return ahead - clock + self.opens
 
-    def handle(self, now: float, handling: float) -> float:
-        """Elapsed days to handle a request that arrives at ``now``."""
-        return self.wait(now) + handling
+    def serve(self, handling: float) -> Generator[simpy.Event]:
+        """Handle one request: wait for a free officer and opening hours, then work."""
+        env = self.model.env
+        if self.desk is None:
+            yield env.timeout(self.wait(env.now) + handling)
+            return
+        with self.desk.request() as slot:
+            yield slot
+            yield env.timeout(self.wait(env.now) + handling)
 
 
 class ServiceProvider(mesa.Agent):
@@ -86,3 +94,13 @@ class ServiceProvider(mesa.Agent):
         super().__init__(model)
         self.index, self.name, self.home, self.retention = index, name, home, retention
         self.desk = simpy.Resource(model.env, staff) if staff else None
+
+    def serve(self, days: float) -> Generator[simpy.Event]:
+        """Preserve, produce or disclose: wait for a free member of the legal team, then work."""
+        env = self.model.env
+        if self.desk is None:
+            yield env.timeout(days)
+            return
+        with self.desk.request() as slot:
+            yield slot
+            yield env.timeout(days)

@@ -97,8 +97,9 @@ class CooperationModel(mesa.Model):
                       accepts_letters_rogatory=bool(accepts_lr[i]))
             staff = ca.staff_by_state.value.get(row.iso3, ca.staff.value)
             s.central_authority = CentralAuthority(self, s, staff or None)
+            poc = w.points_of_contact
             s.point_of_contact = PointOfContact(self, s, bool(always_on[i]),
-                                                w.points_of_contact.business_hours.value)
+                                                poc.business_hours.value, poc.staff.value or None)
             self.states.append(s)
         self.central_authorities = [s.central_authority for s in self.states]
         k = w.states.propensity_concentration.value

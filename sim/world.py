@@ -69,6 +69,7 @@ class CentralAuthorities(Strict):
 
 class PointsOfContact(Strict):
     handling_days: Dist
+    staff: Param[Annotated[int, Field(ge=0)]]  # 0 means unlimited
     business_hours: Param[tuple[Annotated[float, Field(ge=0, le=24)],
                                 Annotated[float, Field(ge=0, le=24)]]]
 
