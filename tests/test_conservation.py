@@ -59,6 +59,10 @@ def scenarios(draw: st.DrawFn):
                 "letters_rogatory_acceptance", "poc_always_on_share", "dc_reservation_share"):
         set_value(w, f"states.{key}", draw(share))
     set_value(w, "central_authorities.staff", draw(st.sampled_from([0, 1, 3])))
+    set_value(w, "points_of_contact.staff", draw(st.sampled_from([0, 1])))
+    provider_staff = draw(st.sampled_from([0, 1]))
+    for i in range(len(w["providers"])):
+        set_value(w, f"providers.{i}.staff", provider_staff)
     set_value(w, "central_authorities.staff_by_state", {})
     set_value(w, "cases.next_hop_share", draw(share))
     set_value(w, "cases.max_hops", draw(st.integers(1, 3)))
