@@ -84,16 +84,15 @@ class CaseBook:
 
     def __init__(self, world: World, streams: Streams, state_propensity: np.ndarray,
                  dc_propensity: np.ndarray, pick_provider: np.ndarray,
-                 provider_home: np.ndarray, provider_profile: list[str],
-                 provider_dists: list[dict], local_provider: int) -> None:
+                 provider_home: np.ndarray, provider_spec: np.ndarray,
+                 local_provider: int) -> None:
         self.w = world
         self.streams = {name: streams(f"case.{name}") for name in _STREAM_NAMES}
         self.state_propensity = state_propensity  # [state, ground]
         self.dc_propensity = dc_propensity  # [state]
         self.pick_provider = pick_provider  # [world.providers entry] provider, -1 for 'local'
         self.provider_home = provider_home  # [provider] State index
-        self.provider_profile = provider_profile
-        self.provider_dists = provider_dists
+        self.provider_spec = provider_spec  # [provider] its entry in world.providers
         self.n_states = len(dc_propensity)
         self.local_provider = local_provider  # provider index of the first State's local one
         c = world.cases
@@ -142,13 +141,13 @@ class CaseBook:
                                                "right"), len(DATA_TYPES) - 1)
         retention = np.empty(rows)
         u_ret = self.u("retention", rows)
-        profiles = np.array([self.provider_profile[p] for p in provider])
-        for name, profile in w.retention.items():
+        spec = self.provider_spec[provider]
+        for i, p in enumerate(w.providers):
             for k, dtype in enumerate(DATA_TYPES):
-                sel = (profiles == name) & (data_type == k)
-                retention[sel] = profile[dtype].quantile(u_ret[sel])
+                sel = (spec == i) & (data_type == k)
+                retention[sel] = w.retention[p.retention][dtype].quantile(u_ret[sel])
         deleted_at = rep(comm_time, H) + retention
-        never = np.array([self.provider_dists[p]["never_existed"] for p in provider])
+        never = np.array([p.never_existed_share.value for p in w.providers])[spec]
         exists = self.u("exists", rows) >= never
 
         applicable = self.u("applicable", rows, len(GROUNDS)) < np.array(
@@ -171,7 +170,11 @@ class CaseBook:
         }
         d = {k: dist.quantile(self.u(f"days.{k}", rows)) for k, dist in dur.items()}
         for k in ("preserve", "execute", "emergency"):
-            d[k] = self._provider_quantile(k, provider, self.u(f"days.{k}", rows))
+            u = self.u(f"days.{k}", rows)
+            d[k] = np.empty(rows)
+            for i, p in enumerate(w.providers):
+                sel = spec == i
+                d[k][sel] = getattr(p, f"{k}_days").quantile(u[sel])
         transmit = np.stack([w.channels[ch].quantile(self.u(f"transmit.{ch}", rows))
                              for ch in CHANNELS], axis=1)
         back = np.stack([w.channels[ch].quantile(self.u(f"return.{ch}", rows))
@@ -207,13 +210,6 @@ class CaseBook:
                     tail = tail.next
                 tail.next = r
         return firsts
-
-    def _provider_quantile(self, key: str, provider: np.ndarray, u: np.ndarray) -> np.ndarray:
-        out = np.empty(u.shape)
-        for p in np.unique(provider):
-            sel = provider == p
-            out[sel] = self.provider_dists[p][key].quantile(u[sel])
-        return out
 
     def _providers(self, requesting: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Provider and requested State of every hop row.

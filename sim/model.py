@@ -17,7 +17,7 @@ from .provisions import Variant
 from .routing import CompiledRegime, Router
 from .vocabulary import GROUNDS, OUTCOME_NAMES, STAGE_NAMES, Outcome, Stage
 from .vocabulary import Result as R
-from .world import Provider, World
+from .world import World
 
 CLOSING_RESULT = {
     Outcome.OBTAINED: R.DONE, Outcome.LOST_BEFORE_PRESERVATION: R.LOST,
@@ -111,23 +111,23 @@ class CooperationModel(mesa.Model):
         """Named providers in file order, then one local provider in every State."""
         index = {s.iso3: s for s in self.states}
         self.providers: list[ServiceProvider] = []
-        self.provider_dists: list[dict] = []
+        self.provider_spec: list[int] = []  # per provider: its entry in world.providers
         self.pick_provider: list[int] = []  # per world.providers entry; -1 for 'local'
-        local = next(p for p in self.world.providers if p.home == "local")
-        for p in self.world.providers:
-            self.pick_provider.append(-1 if p is local else len(self.providers))
-            if p is not local:
-                self._add_provider(p, index[p.home], p.name)
+        specs = self.world.providers
+        local = next(i for i, p in enumerate(specs) if p.home == "local")
+        for i, p in enumerate(specs):
+            self.pick_provider.append(-1 if i == local else len(self.providers))
+            if i != local:
+                self._add_provider(i, index[p.home], p.name)
         self.local_provider = len(self.providers)
         for s in self.states:
-            self._add_provider(local, s, f"{local.name} ({s.iso3})")
+            self._add_provider(local, s, f"{specs[local].name} ({s.iso3})")
 
-    def _add_provider(self, spec: Provider, home: State, name: str) -> None:
+    def _add_provider(self, spec: int, home: State, name: str) -> None:
+        p = self.world.providers[spec]
         self.providers.append(ServiceProvider(self, len(self.providers), name, home,
-                                              spec.retention, spec.staff.value or None))
-        self.provider_dists.append({"preserve": spec.preserve_days, "execute": spec.execute_days,
-                                    "emergency": spec.emergency_days,
-                                    "never_existed": spec.never_existed_share.value})
+                                              p.retention, p.staff.value or None))
+        self.provider_spec.append(spec)
 
     def _build_router(self, streams: Streams) -> Router:
         st = self.world.states
@@ -149,8 +149,7 @@ class CooperationModel(mesa.Model):
         return CaseBook(self.world, streams, self.state_propensity, self.dc_propensity,
                         np.array(self.pick_provider),
                         np.array([p.home.index for p in self.providers]),
-                        [p.retention for p in self.providers], self.provider_dists,
-                        self.local_provider)
+                        np.array(self.provider_spec), self.local_provider)
 
     # -- the request ledger -------------------------------------------------------------
     def _arrivals(self):
