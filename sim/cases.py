@@ -184,31 +184,32 @@ class CaseBook:
         rescued = self.u("rescued", rows) < ca.consult_rescue_share.value
         extended = self.u("extension", rows) < ca.extension_grant_share.value
 
-        cols = zip(
-            req.tolist(), requested.tolist(), provider.tolist(), off.tolist(),
-            data_type.tolist(), rep(emergency, H).tolist(), rep(comm_time, H).tolist(),
-            deleted_at.tolist(), exists.tolist(), masks["preservation"].tolist(),
-            masks["disclosure"].tolist(), masks["mla"].tolist(), dc_fails.tolist(),
-            dc_invoke.tolist(), d["locate"].tolist(), d["poc"].tolist(), d["preserve"].tolist(),
-            d["draft"].tolist(), d["urgent_draft"].tolist(), map(tuple, transmit.tolist()),
-            map(tuple, back.tolist()), d["review"].tolist(), more_info.tolist(),
-            d["reply"].tolist(), postpone.tolist(), d["postpone"].tolist(),
-            d["consult"].tolist(), rescued.tolist(), extended.tolist(), d["execute"].tolist(),
-            d["emergency"].tolist(), strict=True)
+        case_of = np.repeat(np.arange(n), H)
+        hop_of = np.tile(np.arange(H), n)
+        keep = hop_of < hops[case_of]  # a case's trail: its first ``hops`` rows
+
+        def col(a: np.ndarray) -> list:
+            return a[keep].tolist()
+
+        rows_kept = zip(
+            col((case0 + case_of) * H + hop_of), col(case0 + case_of), col(hop_of), col(req),
+            col(requested), col(provider), col(off), col(data_type), col(rep(emergency, H)),
+            col(rep(comm_time, H)), col(deleted_at), col(exists), col(masks["preservation"]),
+            col(masks["disclosure"]), col(masks["mla"]), col(dc_fails), col(dc_invoke),
+            col(d["locate"]), col(d["poc"]), col(d["preserve"]), col(d["draft"]),
+            col(d["urgent_draft"]), map(tuple, col(transmit)), map(tuple, col(back)),
+            col(d["review"]), col(more_info), col(d["reply"]), col(postpone), col(d["postpone"]),
+            col(d["consult"]), col(rescued), col(extended), col(d["execute"]),
+            col(d["emergency"]), strict=True)
         firsts: list[Request] = []
-        hops_l = hops.tolist()
-        for row, values in enumerate(cols):
-            case, hop = divmod(row, H)
-            if hop >= hops_l[case]:
-                continue
-            r = Request((case0 + case) * H + hop, case0 + case, hop, *values)
-            if hop == 0:
+        prev: Request | None = None
+        for values in rows_kept:
+            r = Request(*values)
+            if r.hop == 0:
                 firsts.append(r)
-            else:  # hop rows of a case are consecutive: link to the previous hop
-                tail = firsts[-1]
-                while tail.next is not None:
-                    tail = tail.next
-                tail.next = r
+            elif prev is not None:  # hop rows of a case are consecutive: link them
+                prev.next = r
+            prev = r
         return firsts
 
     def _providers(self, requesting: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
