@@ -7,27 +7,13 @@ import os
 import sys
 from pathlib import Path
 
-from . import runner
+from . import report, runner
 from .inputs import InputError
 from .provisions import load_variant
 from .world import DEFAULT_WORLD, load_world
 
 SCENARIOS = runner.ROOT / "scenarios"
 DEFAULT_VARIANT = SCENARIOS / "un_convention_2024.toml"
-LABELS = {
-    "data_loss": "data loss (all causes)",
-    "loss_before_preservation": "  lost before preservation",
-    "loss_after_lapse": "  lost after preservation lapsed",
-    "obtained": "evidence obtained",
-    "refusal_rate": "refused",
-    "out_of_scope": "out of scope",
-    "no_channel": "no channel",
-    "pending_share": "pending at the horizon",
-    "latency_median": "latency to evidence, median (days)",
-    "latency_p90": "latency to evidence, p90 (days)",
-    "lapsed_share": "preservations that lapsed",
-    "backlog_mean": "central-authority backlog, mean (files)",
-}
 
 
 def variant_path(name: str) -> Path:
@@ -69,16 +55,10 @@ def cmd_run(args: argparse.Namespace) -> None:
     out = Path(args.out) if args.out else runner.ROOT / "results" / variant.name
     runner.write_outputs(out, results, table,
                          runner.manifest(vpath, wpath, args.seed, args.reps, args.days))
-    stats = runner.band(table)
-    print(f"{variant.variant.title} in world '{world.world.name}': seed {args.seed}, "
-          f"{args.reps} replication(s), {args.days} days, "
-          f"{table['requests'].mean():,.0f} requests per replication\n")
-    width = max(len(v) for v in LABELS.values())
-    print(f"{'':{width}}  {'mean':>8}  {'p10':>8}  {'p90':>8}")
-    for metric, label in LABELS.items():
-        row = stats.loc[metric]
-        cells = [runner.percent_or_days(metric, row[c]) for c in ("mean", "p10", "p90")]
-        print(f"{label:{width}}  {cells[0]:>8}  {cells[1]:>8}  {cells[2]:>8}")
+    print(report.summary_text(
+        f"{variant.variant.title} in world '{world.world.name}': seed {args.seed}, "
+        f"{args.reps} replication(s), {args.days} days, "
+        f"{table['requests'].mean():,.0f} requests per replication", table))
     print(f"\nWrote summary.csv, events.parquet, requests.parquet, daily.parquet, "
           f"backlog.parquet and manifest.json to {out}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Generator
 
 import mesa
 import numpy as np
@@ -47,7 +48,6 @@ class CooperationModel(mesa.Model):
         self.open: dict[int, Request] = {}
         self.open_by_stage = [0] * len(Stage)
         self.outcomes = [0] * len(Outcome)
-        self.refusals = [0] * (len(GROUNDS) + 1)
         self._build_states(streams)
         self._build_providers()
         self.router = self._build_router(streams)
@@ -152,7 +152,7 @@ class CooperationModel(mesa.Model):
                         np.array(self.provider_spec), self.local_provider)
 
     # -- the request ledger -------------------------------------------------------------
-    def _arrivals(self):
+    def _arrivals(self) -> Generator[simpy.Event]:
         env = self.env
         for time, first in self.casebook:
             yield env.timeout(time - env.now)
@@ -190,8 +190,6 @@ class CooperationModel(mesa.Model):
         r.stage = Stage.OUTCOME
         self.log.add(r.id, Stage.OUTCOME, r.need_time, now, outcome, ground)
         self.outcomes[outcome] += 1
-        if ground != NO_GROUND:
-            self.refusals[ground] += 1
         del self.open[r.id]
 
     # -- running --------------------------------------------------------------------------
@@ -206,13 +204,13 @@ class CooperationModel(mesa.Model):
         The cyclic garbage collector is paused meanwhile: the engine creates no reference
         cycles, and collections that rescan every live request cost a fifth of the run.
         """
-        paused = gc.isenabled()
+        was_enabled = gc.isenabled()
         gc.disable()
         try:
             for _ in range(days):
                 self.step()
         finally:
-            if paused:
+            if was_enabled:
                 gc.enable()
         self.close()
 

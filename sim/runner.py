@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .model import CooperationModel
@@ -22,9 +21,6 @@ from .world import World
 
 DEFAULT_DAYS = 1095  # three years: needs arise in the first, most requests end by the third
 ROOT = Path(__file__).resolve().parent.parent
-HEADLINE = ("data_loss", "loss_before_preservation", "loss_after_lapse", "obtained",
-            "refusal_rate", "out_of_scope", "no_channel", "pending_share", "latency_median",
-            "latency_p90", "lapsed_share", "backlog_mean")
 
 
 @dataclass
@@ -63,16 +59,6 @@ def summary_table(results: list[RunResult], seed: int) -> pd.DataFrame:
     """One row per replication."""
     rows = [{"rep": k, "seed": seed + k, **r.summary} for k, r in enumerate(results)]
     return pd.DataFrame(rows)
-
-
-def band(table: pd.DataFrame, metrics: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
-    """Mean and 10-90% band across replications, per metric."""
-    cols = [m for m in metrics if m in table]
-    return pd.DataFrame({
-        "mean": table[cols].mean(),
-        "p10": table[cols].quantile(0.1),
-        "p90": table[cols].quantile(0.9),
-    })
 
 
 def write_outputs(out: Path, results: list[RunResult], table: pd.DataFrame,
@@ -137,12 +123,3 @@ def _git_revision() -> str:
         return out.stdout.strip() + ("-dirty" if dirty.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-
-
-def percent_or_days(metric: str, value: float) -> str:
-    """Format a headline metric for people: shares as percentages, latencies in days."""
-    if np.isnan(value):
-        return "-"
-    if metric.startswith("latency") or metric.startswith("backlog"):
-        return f"{value:,.0f}"
-    return f"{100 * value:.1f}%"

@@ -1,0 +1,64 @@
+"""The run summary as people read it: headline metrics with their band across replications."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from .summary import LATENCY_STAGES
+from .vocabulary import GROUND_NAMES, STAGE_NAMES
+
+HEADLINE = {
+    "data_loss": "data loss (all causes)",
+    "loss_before_preservation": "  lost before preservation",
+    "loss_after_lapse": "  lost after preservation lapsed",
+    "obtained": "evidence obtained",
+    "refusal_rate": "refused",
+    "out_of_scope": "out of scope",
+    "no_channel": "no channel",
+    "pending_share": "pending at the horizon",
+    "latency_median": "latency to evidence, median (days)",
+    "latency_p90": "latency to evidence, p90 (days)",
+    "lapsed_share": "preservations that lapsed",
+    "backlog_mean": "central-authority backlog, mean (files)",
+}
+
+
+def band(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Mean and 10-90% band across replications, per metric."""
+    cols = [m for m in metrics if m in table]
+    return pd.DataFrame({"mean": table[cols].mean(), "p10": table[cols].quantile(0.1),
+                         "p90": table[cols].quantile(0.9)})
+
+
+def cell(metric: str, value: float) -> str:
+    """Shares as percentages; latencies, durations and counts as numbers."""
+    if math.isnan(value):
+        return "-"
+    if metric.startswith(("latency", "backlog", "stage_", "refused_")):
+        return f"{value:,.0f}" if value >= 10 else f"{value:,.1f}"
+    return f"{100 * value:.1f}%"
+
+
+def summary_text(title: str, table: pd.DataFrame) -> str:
+    """Headline metrics, where time goes, and refusals by ground, as an aligned table."""
+    stages = {f"stage_{STAGE_NAMES[s]}_median": f"  {STAGE_NAMES[s].replace('_', ' ')}"
+              for s in LATENCY_STAGES}
+    grounds = {f"refused_{g}": f"  {g.replace('_', ' ')}" for g in GROUND_NAMES
+               if table.get(f"refused_{g}", pd.Series([0])).sum() > 0}
+    sections = [("", HEADLINE), ("median days in each stage", stages),
+                ("refusals by ground (requests)", grounds)]
+    labels = [label for _, rows in sections for label in rows.values()]
+    width = max(len(label) for label in labels)
+    lines = [title, "", f"{'':{width}}  {'mean':>8}  {'p10':>8}  {'p90':>8}"]
+    for heading, rows in sections:
+        stats = band(table, list(rows)).dropna(how="all")
+        if stats.empty:
+            continue
+        if heading:
+            lines += ["", heading]
+        for metric, row in stats.iterrows():
+            cells = [cell(metric, row[c]) for c in ("mean", "p10", "p90")]
+            lines.append(f"{rows[metric]:{width}}  {cells[0]:>8}  {cells[1]:>8}  {cells[2]:>8}")
+    return "\n".join(lines)
