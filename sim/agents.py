@@ -15,6 +15,7 @@ import simpy
 
 if TYPE_CHECKING:
     from .model import CooperationModel
+    from .vocabulary import Ground
 
 WEEK_DAYS = 7.0
 WORKING_DAYS = 5  # day 0 of the simulation is a Monday, 00:00 UTC
@@ -25,13 +26,16 @@ class State(mesa.Agent):
 
     def __init__(self, model: CooperationModel, index: int, iso3: str, name: str,
                  region: str, utc_offset: float, *, party: bool, dc_reservation: bool,
-                 accepts_letters_rogatory: bool) -> None:
+                 accepts_letters_rogatory: bool, propensity: dict[Ground, float],
+                 dc_propensity: float) -> None:
         super().__init__(model)
         self.index, self.iso3, self.name, self.region = index, iso3, name, region
         self.utc_offset = utc_offset
         self.party = party
-        self.dc_reservation = dc_reservation
+        self.dc_reservation = dc_reservation  # made the reservation a text allows
         self.accepts_letters_rogatory = accepts_letters_rogatory
+        self.propensity = propensity  # chance of invoking each ground where it is arguable
+        self.dc_propensity = dc_propensity  # chance of declining for lack of dual criminality
         self.central_authority: CentralAuthority
         self.point_of_contact: PointOfContact
 

@@ -82,6 +82,7 @@ class CooperationModel(mesa.Model):
 
     # -- building the world -------------------------------------------------------------
     def _build_states(self, streams: Streams) -> None:
+        """States with their traits, drawn from the world's shares (independent of variant)."""
         w, rows = self.world, self.world.states.rows()
         rng = streams("world.states")
         n = len(rows)
@@ -89,23 +90,25 @@ class CooperationModel(mesa.Model):
         reservation = rng.random(n) < w.states.dc_reservation_share.value
         accepts_lr = rng.random(n) < w.states.letters_rogatory_acceptance.value
         always_on = rng.random(n) < w.states.poc_always_on_share.value
-        ca = w.central_authorities
-        self.states: list[State] = []
-        for i, row in enumerate(rows):
-            s = State(self, i, row.iso3, row.name, row.region, row.utc_offset,
-                      party=bool(party[i]), dc_reservation=bool(reservation[i]),
-                      accepts_letters_rogatory=bool(accepts_lr[i]))
-            staff = ca.staff_by_state.value.get(row.iso3, ca.staff.value)
-            s.central_authority = CentralAuthority(self, s, staff or None)
-            poc = w.points_of_contact
-            s.point_of_contact = PointOfContact(self, s, bool(always_on[i]),
-                                                poc.business_hours.value, poc.staff.value or None)
-            self.states.append(s)
-        self.central_authorities = [s.central_authority for s in self.states]
         k = w.states.propensity_concentration.value
         self.state_propensity = np.column_stack(
             [_beta(rng, w.grounds[g].invoke_propensity.value, k, n) for g in GROUNDS])
         self.dc_propensity = _beta(rng, w.dual_criminality.invoke_propensity.value, k, n)
+        ca, poc = w.central_authorities, w.points_of_contact
+        self.states: list[State] = []
+        for i, row in enumerate(rows):
+            s = State(self, i, row.iso3, row.name, row.region, row.utc_offset,
+                      party=bool(party[i]), dc_reservation=bool(reservation[i]),
+                      accepts_letters_rogatory=bool(accepts_lr[i]),
+                      propensity=dict(zip(GROUNDS, self.state_propensity[i].tolist(),
+                                          strict=True)),
+                      dc_propensity=float(self.dc_propensity[i]))
+            staff = ca.staff_by_state.value.get(row.iso3, ca.staff.value)
+            s.central_authority = CentralAuthority(self, s, staff or None)
+            s.point_of_contact = PointOfContact(self, s, bool(always_on[i]),
+                                                poc.business_hours.value, poc.staff.value or None)
+            self.states.append(s)
+        self.central_authorities = [s.central_authority for s in self.states]
 
     def _build_providers(self) -> None:
         """Named providers in file order, then one local provider in every State."""
