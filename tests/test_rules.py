@@ -194,3 +194,48 @@ def test_refusal_outcomes_carry_their_ground() -> None:
     assert final.loc[final["result"] != "refused", "ground"].isna().all()
     assert Outcome.REFUSED.name.lower() == "refused" and Stage.OUTCOME.name.lower() == "outcome"
     assert R.REFUSED.name.lower() == "refused"
+
+
+def _trails(disclosure: bool):
+    v = all_offences(variant_data())
+    set_value(v, "traffic_disclosure.available", disclosure)
+    set_value(v, "traffic_disclosure.parties_only", False)
+    w = treaty_only_world(cases__next_hop_share=1.0, cases__max_hops=2,
+                          cases__emergency_share=0.0)
+    result = run_one(make_variant(v), make_world(w), 10, DAYS)
+    req, ev = result.requests, result.events
+    second = req[req["hop"] == 1].set_index("case")["need_time"]
+    parent = req[req["hop"] == 0].set_index("case").loc[second.index, "request"]
+    outcome_at = ev[ev["stage"] == "outcome"].set_index("request")["end"]
+    disclosed = ev[(ev["stage"] == "disclosure") & (ev["result"] == "done")]
+    disclosed_at = disclosed.set_index("request")["end"]
+    return second, parent, outcome_at, disclosed_at
+
+
+def test_traffic_disclosure_starts_the_next_hop_before_the_evidence_arrives() -> None:
+    second, parent, outcome_at, disclosed_at = _trails(disclosure=True)
+    early = parent.isin(disclosed_at.index)
+    assert early.mean() > 0.5  # most trails are followed by disclosure
+    np.testing.assert_allclose(second[early], disclosed_at.loc[parent[early]])
+    assert (second[early].to_numpy() < outcome_at.loc[parent[early]].to_numpy()).all()
+    late = second[~early]  # disclosure refused: the next provider is learnt from production
+    np.testing.assert_allclose(late, outcome_at.loc[parent[~early]])
+
+
+def test_without_traffic_disclosure_the_next_hop_waits_for_production() -> None:
+    second, parent, outcome_at, disclosed_at = _trails(disclosure=False)
+    assert len(second) > 0 and disclosed_at.empty
+    np.testing.assert_allclose(second, outcome_at.loc[parent])
+
+
+def test_a_silent_variant_falls_back_to_letters_rogatory_or_a_bilateral_treaty() -> None:
+    v = all_offences(variant_data())
+    set_value(v, "mla.available", False)
+    set_value(v, "emergency.route", "point_of_contact")
+    for bilateral, regime in ((0.0, "letters_rogatory"), (1.0, "bilateral")):
+        w = treaty_only_world(states__letters_rogatory_acceptance=1.0,
+                              states__bilateral_share_same_region=bilateral,
+                              states__bilateral_share_other_region=bilateral)
+        result = run_one(make_variant(v), make_world(w), 11, DAYS)
+        assert set(result.requests["mla_regime"].astype(str)) == {regime}
+        assert result.summary["obtained"] > 0
