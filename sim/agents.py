@@ -79,12 +79,15 @@ class PointOfContact(mesa.Agent):
             ahead += 1
         return ahead - clock + self.opens
 
-    def serve(self, handling: float) -> Generator[simpy.Event]:
+    def serve(self, handling: float) -> simpy.Event:
         """Handle one request: wait for a free officer and opening hours, then work."""
         env = self.model.env
         if self.desk is None:
-            yield env.timeout(self.wait(env.now) + handling)
-            return
+            return env.timeout(self.wait(env.now) + handling)
+        return env.process(self._staffed(handling))
+
+    def _staffed(self, handling: float) -> Generator[simpy.Event]:
+        env = self.model.env
         with self.desk.request() as slot:
             yield slot
             yield env.timeout(self.wait(env.now) + handling)
@@ -99,12 +102,14 @@ class ServiceProvider(mesa.Agent):
         self.index, self.name, self.home, self.retention = index, name, home, retention
         self.desk = simpy.Resource(model.env, staff) if staff else None
 
-    def serve(self, days: float) -> Generator[simpy.Event]:
+    def serve(self, days: float) -> simpy.Event:
         """Preserve, produce or disclose: wait for a free member of the legal team, then work."""
         env = self.model.env
         if self.desk is None:
-            yield env.timeout(days)
-            return
+            return env.timeout(days)
+        return env.process(self._staffed(days))
+
+    def _staffed(self, days: float) -> Generator[simpy.Event]:
         with self.desk.request() as slot:
             yield slot
-            yield env.timeout(days)
+            yield self.model.env.timeout(days)

@@ -60,15 +60,15 @@ def request_life(m: CooperationModel, r: Request, route: Route) -> Generator[sim
     if r.hop == 0:
         m.enter(r, S.LOCATE)
         if route.locate_via_poc:
-            yield from poc.serve(r.poc_days)
+            yield poc.serve(r.poc_days)
         else:
             yield env.timeout(r.locate_days)
 
     # Emergency: the 24/7 point obtains the data from the provider within hours.
     if r.emergency and route.emergency is EmergencyRoute.POINT_OF_CONTACT:
         m.enter(r, S.EMERGENCY)
-        yield from poc.serve(r.poc_days)
-        yield from provider.serve(r.emergency_days)
+        yield poc.serve(r.poc_days)
+        yield provider.serve(r.emergency_days)
         ground = refusal(route.mla.decision, r.mla_mask, r, target)
         if ground is not None:
             return m.finish(r, Outcome.REFUSED, ground)
@@ -86,14 +86,14 @@ def request_life(m: CooperationModel, r: Request, route: Route) -> Generator[sim
     if p is not None:
         m.enter(r, S.PRESERVATION_REQUEST)
         if route.preserve_via_poc:
-            yield from poc.serve(r.poc_days)
+            yield poc.serve(r.poc_days)
         else:
             yield env.timeout(r.transmit_days[route.mla.channel])
         ground = refusal(p.decision, r.pres_mask, r, target)
         if ground is not None:
             return m.finish(r, Outcome.REFUSED, ground)
         m.enter(r, S.PRESERVE)
-        yield from provider.serve(r.preserve_days)
+        yield provider.serve(r.preserve_days)
         if not r.exists:
             return m.finish(r, Outcome.NEVER_EXISTED)
         if env.now >= r.deleted_at:
@@ -144,7 +144,7 @@ def request_life(m: CooperationModel, r: Request, route: Route) -> Generator[sim
 
     # 5. Execution by the provider, and the race against deletion.
     m.enter(r, S.EXECUTE)
-    yield from provider.serve(r.execute_days)
+    yield provider.serve(r.execute_days)
     if not r.exists:
         return m.finish(r, Outcome.NEVER_EXISTED)
     if env.now >= deletion:
@@ -186,7 +186,7 @@ def disclose(m: CooperationModel, r: Request, rule: DisclosureRule) -> Generator
     if rule.parties_only and not m.states[nxt.requested].party:
         return
     start = env.now
-    yield from target.point_of_contact.serve(r.poc_days)
+    yield target.point_of_contact.serve(r.poc_days)
     ground = refusal(rule.decision, r.disc_mask, r, target)
     if ground is not None:
         m.log.add(r.id, S.DISCLOSURE, start, env.now, R.REFUSED, ground)
