@@ -16,6 +16,7 @@ from .cases import Request
 from .routing import Decision, DisclosureRule, Route
 from .vocabulary import (
     NO_DUAL_CRIMINALITY,
+    DataType,
     DualCriminality,
     EmergencyRoute,
     Offence,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from .model import CooperationModel
 
 CONVENTION = list(Offence).index(Offence.CONVENTION)
+TRAFFIC = list(DataType).index(DataType.TRAFFIC)
 NEVER = math.inf
 
 
@@ -100,7 +102,7 @@ def request_life(m: CooperationModel, r: Request, route: Route) -> Generator[sim
             return m.finish(r, Outcome.LOST_BEFORE_PRESERVATION)
         r.preserved_at = env.now
         deletion = NEVER  # until we know whether the MLA request beats the lapse
-        if r.next is not None and route.disclosure is not None:
+        if r.next is not None and route.disclosure is not None and r.data_type == TRAFFIC:
             env.process(disclose(m, r, route.disclosure))
 
     # 3. The MLA request: drafted, transmitted, queued, reviewed.
@@ -181,7 +183,8 @@ def hold(m: CooperationModel, r: Request, min_days: float, extension_days: float
 
 
 def disclose(m: CooperationModel, r: Request, rule: DisclosureRule) -> Generator[simpy.Event]:
-    """Expedited disclosure of traffic data: the next provider is found and asked at once."""
+    """Expedited disclosure of preserved traffic data: the next provider on the
+    communication's path is identified and asked at once (UN art 43, Budapest art 30)."""
     env, target, nxt = m.env, m.states[r.requested], r.next
     if rule.parties_only and not m.states[nxt.requested].party:
         return

@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pandas as pd
+import pytest
 from conftest import make_variant, make_world, set_value, variant_data, world_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -196,12 +197,13 @@ def test_refusal_outcomes_carry_their_ground() -> None:
     assert R.REFUSED.name.lower() == "refused"
 
 
-def _trails(disclosure: bool):
+def _trails(disclosure: bool, data_type: str = "traffic"):
     v = all_offences(variant_data())
     set_value(v, "traffic_disclosure.available", disclosure)
     set_value(v, "traffic_disclosure.parties_only", False)
+    mix = {"subscriber": 0.0, "traffic": 0.0, "content": 0.0} | {data_type: 1.0}
     w = treaty_only_world(cases__next_hop_share=1.0, cases__max_hops=2,
-                          cases__emergency_share=0.0)
+                          cases__emergency_share=0.0, cases__data_type_mix=mix)
     result = run_one(make_variant(v), make_world(w), 10, DAYS)
     req, ev = result.requests, result.events
     second = req[req["hop"] == 1].set_index("case")["need_time"]
@@ -213,6 +215,7 @@ def _trails(disclosure: bool):
 
 
 def test_traffic_disclosure_starts_the_next_hop_before_the_evidence_arrives() -> None:
+    """Preserving traffic data of a communication reveals the next provider on its path."""
     second, parent, outcome_at, disclosed_at = _trails(disclosure=True)
     early = parent.isin(disclosed_at.index)
     assert early.mean() > 0.5  # most trails are followed by disclosure
@@ -222,8 +225,11 @@ def test_traffic_disclosure_starts_the_next_hop_before_the_evidence_arrives() ->
     np.testing.assert_allclose(late, outcome_at.loc[parent[~early]])
 
 
-def test_without_traffic_disclosure_the_next_hop_waits_for_production() -> None:
-    second, parent, outcome_at, disclosed_at = _trails(disclosure=False)
+@pytest.mark.parametrize(("disclosure", "data_type"), [(False, "traffic"),
+                                                      (True, "subscriber")])
+def test_without_traffic_disclosure_the_next_hop_waits_for_production(disclosure,
+                                                                      data_type) -> None:
+    second, parent, outcome_at, disclosed_at = _trails(disclosure, data_type)
     assert len(second) > 0 and disclosed_at.empty
     np.testing.assert_allclose(second, outcome_at.loc[parent])
 
