@@ -45,7 +45,6 @@ class Cited[T](Strict):
         return self
 
 
-Days = Cited[float]
 Grounds = Cited[list[Ground]]
 
 

@@ -149,4 +149,3 @@ class Outcome(IntEnum):
 
 
 OUTCOME_NAMES: tuple[str, ...] = tuple(o.name.lower() for o in Outcome)
-LOSSES: tuple[Outcome, ...] = (Outcome.LOST_BEFORE_PRESERVATION, Outcome.LOST_AFTER_LAPSE)
