@@ -31,15 +31,19 @@ class EventLog:
         self.request, self.stage = array("i"), array("b")
         self.start, self.end = array("d"), array("d")
         self.result, self.ground = array("b"), array("b")
+        # bound appends: ``add`` runs about ten times per request
+        self._request, self._stage = self.request.append, self.stage.append
+        self._start, self._end = self.start.append, self.end.append
+        self._result, self._ground = self.result.append, self.ground.append
 
     def add(self, request: int, stage: int, start: float, end: float, result: int,
             ground: int = NO_GROUND) -> None:
-        self.request.append(request)
-        self.stage.append(stage)
-        self.start.append(start)
-        self.end.append(end)
-        self.result.append(result)
-        self.ground.append(ground)
+        self._request(request)
+        self._stage(stage)
+        self._start(start)
+        self._end(end)
+        self._result(result)
+        self._ground(ground)
 
     def __len__(self) -> int:
         return len(self.request)
