@@ -7,9 +7,11 @@ import os
 import sys
 from pathlib import Path
 
-from . import report, runner
+import pandas as pd
+
+from . import matrix, report, runner
 from .inputs import InputError
-from .provisions import load_variant
+from .provisions import Variant, load_variant
 from .world import DEFAULT_WORLD, load_world
 
 SCENARIOS = runner.ROOT / "scenarios"
@@ -44,7 +46,52 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--days", type=positive, default=runner.DEFAULT_DAYS,
                      help=f"horizon in days (default {runner.DEFAULT_DAYS})")
     run.add_argument("--out", help="output folder (default results/<variant>/)")
+    variants = sub.add_parser("variants", help="the provisions matrix, or one variant in full")
+    variants.add_argument("name", nargs="?", help="show this variant (name or file) in full")
+    variants.add_argument("--format", choices=("markdown", "csv"), default="markdown")
+    compare = sub.add_parser("compare", help="run every shipped variant on the same cases")
+    compare.add_argument("--world", default=str(DEFAULT_WORLD), help="world file")
+    compare.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    compare.add_argument("--reps", type=positive, default=1, help="replications (default 1)")
+    compare.add_argument("--days", type=positive, default=runner.DEFAULT_DAYS,
+                         help=f"horizon in days (default {runner.DEFAULT_DAYS})")
+    compare.add_argument("--out", help="output folder (default results/compare/)")
     return p
+
+
+def shipped() -> list[Variant]:
+    """The variants in ``scenarios/``: drafts in document order, then references, composites."""
+    rank = {"draft": 0, "reference": 1, "composite": 2}
+    variants = [load_variant(p) for p in sorted(SCENARIOS.glob("*.toml"))]
+    return sorted(variants, key=lambda v: (rank[v.variant.kind], v.variant.document, v.name))
+
+
+def cmd_variants(args: argparse.Namespace) -> None:
+    if args.name:
+        print(matrix.detail(load_variant(variant_path(args.name))))
+        return
+    rows = matrix.matrix(shipped())
+    if args.format == "csv":
+        sys.stdout.write(matrix.csv_text(rows))
+    else:
+        print(matrix.markdown(rows))
+
+
+def cmd_compare(args: argparse.Namespace) -> None:
+    world = load_world(Path(args.world))
+    rows = []
+    for variant in shipped():
+        results = runner.replicate(variant, world, args.seed, args.reps, args.days)
+        table = runner.summary_table(results, args.seed)
+        rows.append({"variant": variant.name, "title": variant.variant.title,
+                     **table[list(report.COMPARE)].mean().to_dict()})
+    frame = pd.DataFrame(rows)
+    out = Path(args.out) if args.out else runner.ROOT / "results" / "compare"
+    runner.write_table(out / "compare.csv", frame)
+    print(f"All variants in world '{world.world.name}': seed {args.seed}, {args.reps} "
+          f"replication(s), {args.days} days (same cases for every variant)\n")
+    print(report.compare_text(frame))
+    print(f"\nWrote {out / 'compare.csv'}")
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -66,7 +113,7 @@ def cmd_run(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        {"run": cmd_run}[args.command](args)
+        {"run": cmd_run, "variants": cmd_variants, "compare": cmd_compare}[args.command](args)
     except InputError as e:
         print(f"coopsim: error: {e}", file=sys.stderr)
         return 2

@@ -7,11 +7,11 @@ traffic-data disclosure, MLA, 24/7 point of contact, emergency route). A treaty
 """
 
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import Field, model_validator
 
-from .inputs import FieldProblem, Strict, read_toml, validate
+from .inputs import FieldProblem, InputError, Strict, read_toml, validate
 from .vocabulary import Channel, DualCriminality, EmergencyRoute, Ground, Offence, PocFunction
 
 Status = Literal["stated", "by_reference", "silent", "assumption"]
@@ -151,6 +151,7 @@ class VariantInfo(Strict):
     title: str
     kind: Literal["draft", "reference", "composite"]
     document: str
+    extends: str | None = None  # a parent variant (name in the same folder, or a path)
 
 
 class Variant(Regime):
@@ -165,6 +166,34 @@ class Variant(Regime):
 
 
 def load_variant(path: Path | str) -> Variant:
-    """Read and validate a variant file (raises :class:`~sim.inputs.InputError`)."""
+    """Read and validate a variant file (raises :class:`~sim.inputs.InputError`).
+
+    A variant may ``extends`` another: it takes the parent's provisions and replaces those
+    it states itself, provision by provision (a provision's citation comes with its value).
+    """
     path = Path(path)
-    return validate(Variant, read_toml(path), path)
+    return validate(Variant, composed(path), path)
+
+
+def composed(path: Path, children: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The variant file's data with its ancestors' provisions filled in."""
+    data = read_toml(path)
+    parent = data.get("variant", {}).get("extends")
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise InputError(path, "variant.extends", "must be a variant name or path")
+    parent_path = path.parent / (parent if parent.endswith(".toml") else f"{parent}.toml")
+    chain = (*children, path)
+    if parent_path.resolve() in {p.resolve() for p in chain}:
+        names = " -> ".join(p.stem for p in (*chain, parent_path))
+        raise InputError(path, "variant.extends", f"cycle: {names}")
+    if not parent_path.is_file():
+        raise InputError(path, "variant.extends", f"no variant '{parent}' ({parent_path})")
+    merged = composed(parent_path, chain)
+    for section, provisions in data.items():
+        if section == "variant" or not isinstance(provisions, dict):
+            merged[section] = provisions
+        else:
+            merged[section] = {**merged.get(section, {}), **provisions}
+    return merged

@@ -62,3 +62,24 @@ def summary_text(title: str, table: pd.DataFrame) -> str:
             cells = [cell(metric, row[c]) for c in ("mean", "p10", "p90")]
             lines.append(f"{rows[metric]:{width}}  {cells[0]:>8}  {cells[1]:>8}  {cells[2]:>8}")
     return "\n".join(lines)
+
+
+COMPARE = {
+    "data_loss": "data loss",
+    "loss_before_preservation": "lost before preservation",
+    "loss_after_lapse": "lost after lapse",
+    "latency_median": "median latency (days)",
+    "latency_p90": "p90 latency (days)",
+    "refusal_rate": "refused",
+    "no_channel": "no channel",
+}
+
+
+def compare_text(frame: pd.DataFrame) -> str:
+    """One Markdown row per variant: data loss by cause, latency, refusals, no channel."""
+    head = ["variant", *COMPARE.values()]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, row in frame.iterrows():
+        cells = [row["title"], *(cell(m, row[m]) for m in COMPARE)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

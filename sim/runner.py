@@ -89,6 +89,17 @@ def write_outputs(out: Path, results: list[RunResult], table: pd.DataFrame,
         shutil.rmtree(stage, ignore_errors=True)
 
 
+def write_table(path: Path, frame: pd.DataFrame) -> None:
+    """Write a CSV atomically: a temporary file beside it, then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        frame.to_csv(partial, index=False)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def manifest(variant_path: Path, world_path: Path, seed: int, reps: int, days: int) -> dict:
     """What is needed to reproduce a run: inputs' hashes, seed, versions, git revision."""
     packages = ("coopsim", "mesa", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "scipy")

@@ -1,0 +1,99 @@
+"""Variants as data: composition, the provisions matrix, and the comparison of all variants."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import UN, variant_data, world_data, write_toml
+
+from sim import matrix
+from sim.cli import main, shipped
+from sim.inputs import InputError
+from sim.provisions import load_variant
+
+
+def child(tmp_path: Path, extends: str, name: str = "child", **provisions) -> Path:
+    data = {"variant": {"name": name, "title": f"{name} composite", "kind": "composite",
+                        "document": "test", "extends": extends}}
+    for dotted, value in provisions.items():
+        section, key = dotted.split("__")
+        data.setdefault(section, {})[key] = value
+    return write_toml(tmp_path / f"{name}.toml", data)
+
+
+def test_a_variant_extends_another_and_overrides_provisions(tmp_path: Path) -> None:
+    write_toml(tmp_path / "parent.toml", variant_data())
+    path = child(tmp_path, "parent", preservation__min_days={
+        "value": 180, "status": "assumption", "note": "what if the period were 180 days"})
+    v = load_variant(path)
+    parent = load_variant(UN)
+    assert v.name == "child" and v.variant.extends == "parent"
+    assert v.preservation.min_days.value == 180
+    assert v.preservation.min_days.status == "assumption"
+    assert v.mla == parent.mla and v.scope == parent.scope
+    assert v.preservation.continues_pending_mla == parent.preservation.continues_pending_mla
+
+
+def test_composition_chains_through_several_parents(tmp_path: Path) -> None:
+    write_toml(tmp_path / "base.toml", variant_data())
+    child(tmp_path, "base", name="middle", mla__channel={
+        "value": "electronic", "status": "assumption", "note": "e-MLA"})
+    path = child(tmp_path, "middle", name="leaf", preservation__min_days={
+        "value": 90, "status": "assumption", "note": "90 days"})
+    v = load_variant(path)
+    assert (v.mla.channel.value, v.preservation.min_days.value) == ("electronic", 90)
+
+
+def test_a_cycle_is_a_clear_error(tmp_path: Path) -> None:
+    child(tmp_path, "b", name="a")
+    child(tmp_path, "a", name="b")
+    with pytest.raises(InputError, match=r"variant\.extends: cycle: a -> b -> a"):
+        load_variant(tmp_path / "a.toml")
+
+
+def test_a_missing_parent_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    path = child(tmp_path, "nowhere")
+    with pytest.raises(InputError, match=r"variant\.extends: no variant 'nowhere'"):
+        load_variant(path)
+    assert main(["variants", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nowhere" in err
+
+
+def test_every_provision_has_a_label(un) -> None:
+    assert [key for key, _ in matrix.provisions(un)] == list(matrix.LABELS)
+
+
+def test_the_matrix_has_a_column_per_shipped_variant_and_a_row_per_provision(capsys) -> None:
+    variants = shipped()
+    assert main(["variants"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].count("|") == len(variants) + 2
+    assert len(lines) == len(matrix.LABELS) + 3  # header, rule, provisions, document
+    assert any("42(8)" in line for line in lines)
+
+    assert main(["variants", "--format", "csv"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0] == ["provision", *(v.variant.title for v in variants)]
+    assert len(rows) == len(matrix.LABELS) + 2
+
+
+def test_one_variant_in_full_shows_every_citation(capsys) -> None:
+    assert main(["variants", "un_convention_2024"]) == 0
+    out = capsys.readouterr().out
+    assert "shall be for a period of not less than 60 days" in out
+    assert "silent" in out and "004_fc9f89814ab43656.txt art. 42(8)" in out
+
+
+def test_compare_runs_every_variant_on_the_same_cases(tmp_path: Path, capsys) -> None:
+    world = write_toml(tmp_path / "world.toml", world_data(cases_per_year=200))
+    out = tmp_path / "compare"
+    assert main(["compare", "--world", str(world), "--days", "300", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "compare.csv")
+    assert list(table["variant"]) == [v.name for v in shipped()]
+    assert table["data_loss"].between(0, 1).all()
+    assert "| variant |" in capsys.readouterr().out
