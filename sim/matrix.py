@@ -57,9 +57,11 @@ def value_text(c: Cited) -> str:
 
 
 def citation(c: Cited) -> str:
-    """Short citation: the article (the column names the document), or the status."""
+    """Short citation: the article (the Document row names the file), or the status.
+
+    Fallbacks and notes are shown in full by :func:`detail`."""
     if c.status == "silent":
-        return "silent; " + c.fallback
+        return "silent: fallback applies"
     where = SEED_FILE.sub("", c.source or "").strip()
     if c.status == "by_reference":
         return f"by reference: {where}"
@@ -76,10 +78,11 @@ def cell(c: Cited | None) -> str:
 
 def matrix(variants: list[Variant]) -> list[list[str]]:
     """Rows of [provision, cell per variant], with a header row."""
-    rows = [["provision", *(v.variant.title for v in variants)]]
+    rows = [["provision", *(v.name for v in variants)]]
     columns = [dict(provisions(v)) for v in variants]
     for key, label in LABELS.items():
         rows.append([label, *(cell(col[key]) for col in columns)])
+    rows.append(["Title", *(v.variant.title for v in variants)])
     rows.append(["Document", *(v.variant.document for v in variants)])
     return rows
 

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import UN, variant_data, world_data, write_toml
+from conftest import UN, make_world, set_value, variant_data, world_data, write_toml
 
 from sim import matrix
 from sim.cli import main, shipped
 from sim.inputs import InputError
 from sim.provisions import load_variant
+from sim.runner import run_one
 
 
 def child(tmp_path: Path, extends: str, name: str = "child", **provisions) -> Path:
@@ -73,13 +74,13 @@ def test_the_matrix_has_a_column_per_shipped_variant_and_a_row_per_provision(cap
     assert main(["variants"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].count("|") == len(variants) + 2
-    assert len(lines) == len(matrix.LABELS) + 3  # header, rule, provisions, document
+    assert len(lines) == len(matrix.LABELS) + 4  # header, rule, provisions, title, document
     assert any("42(8)" in line for line in lines)
 
     assert main(["variants", "--format", "csv"]) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
-    assert rows[0] == ["provision", *(v.variant.title for v in variants)]
-    assert len(rows) == len(matrix.LABELS) + 2
+    assert rows[0] == ["provision", *(v.name for v in variants)]
+    assert len(rows) == len(matrix.LABELS) + 3
 
 
 def test_one_variant_in_full_shows_every_citation(capsys) -> None:
@@ -97,3 +98,54 @@ def test_compare_runs_every_variant_on_the_same_cases(tmp_path: Path, capsys) ->
     assert list(table["variant"]) == [v.name for v in shipped()]
     assert table["data_loss"].between(0, 1).all()
     assert "| variant |" in capsys.readouterr().out
+
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def treaty_world(**grounds: float):
+    """All States party, no bilateral treaties or letters rogatory; only the listed grounds."""
+    w = world_data(cases_per_year=600)
+    set_value(w, "states.party_share", 1.0)
+    for key in ("bilateral_share_same_region", "bilateral_share_other_region",
+                "letters_rogatory_acceptance"):
+        set_value(w, f"states.{key}", 0.0)
+    for g in w["grounds"]:
+        set_value(w, f"grounds.{g}.applicable_share", grounds.get(g, 0.0))
+        set_value(w, f"grounds.{g}.invoke_propensity", 1.0)
+    return make_world(w)
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.stem)
+def test_every_shipped_variant_loads_and_runs(path: Path, small_world) -> None:
+    result = run_one(load_variant(path), small_world, seed=1, days=300)
+    assert result.summary["requests"] == len(result.requests) > 0
+    assert (result.events["stage"] == "outcome").sum() == len(result.requests)
+
+
+def test_political_offence_never_bars_preservation_under_the_un_convention_but_can_under_us():
+    world = treaty_world(political_offence=0.5)
+    refused = {}
+    for name in ("un_convention_2024", "us_2022"):
+        ev = run_one(load_variant(SCENARIOS / f"{name}.toml"), world, seed=2, days=400).events
+        at = ev[(ev["stage"] == "preservation_request") & (ev["result"] == "refused")]
+        refused[name] = (at["ground"] == "political_offence").sum()
+    assert refused["un_convention_2024"] == 0
+    assert refused["us_2022"] > 0
+
+
+@pytest.mark.parametrize("name", ["viet_nam_2022", "schjolberg_2023", "no_treaty"])
+def test_silent_drafts_route_every_request_to_the_fallback(name: str, small_world) -> None:
+    result = run_one(load_variant(SCENARIOS / f"{name}.toml"), small_world, seed=3, days=300)
+    assert "treaty" not in set(result.requests["mla_regime"].astype(str))
+
+
+def test_the_russian_draft_keeps_data_180_days(small_world) -> None:
+    v = load_variant(SCENARIOS / "russia_2017.toml")
+    assert v.preservation.min_days.value == 180
+    ev = run_one(v, treaty_world(), seed=4, days=700).events
+    lapsed = ev[(ev["stage"] == "hold") & (ev["result"] == "lapsed")]
+    kept = ev[(ev["stage"] == "hold") & (ev["result"] == "kept")]
+    assert len(kept) > 0
+    assert ((lapsed["end"] - lapsed["start"]).round(9) == 180).all()
+    assert ((kept["end"] - kept["start"]) <= 180).all()
