@@ -70,6 +70,7 @@ class Request:
     extension_granted: bool
     execute_days: float
     emergency_days: float
+    direct_complies: bool  # the provider answers a direct order in time
     next: Request | None = None  # the next hop on the trail, if any
     # dynamic state
     need_time: float = 0.0
@@ -183,6 +184,7 @@ class CaseBook:
         postpone = self.u("postpone", rows) < ca.postpone_share.value
         rescued = self.u("rescued", rows) < ca.consult_rescue_share.value
         extended = self.u("extension", rows) < ca.extension_grant_share.value
+        complies = self.u("direct", rows) < w.direct_requests.compliance_share.value
 
         case_of = np.repeat(np.arange(n), H)
         hop_of = np.tile(np.arange(H), n)
@@ -200,7 +202,7 @@ class CaseBook:
             col(d["urgent_draft"]), map(tuple, col(transmit)), map(tuple, col(back)),
             col(d["review"]), col(more_info), col(d["reply"]), col(postpone), col(d["postpone"]),
             col(d["consult"]), col(rescued), col(extended), col(d["execute"]),
-            col(d["emergency"]), strict=True)
+            col(d["emergency"]), col(complies), strict=True)
         firsts: list[Request] = []
         prev: Request | None = None
         for values in rows_kept:
@@ -250,4 +252,5 @@ _STREAM_NAMES = (
     "days.urgent_draft", "days.review", "days.reply", "days.postpone", "days.consult",
     "days.preserve", "days.execute", "days.emergency", *(f"transmit.{c}" for c in CHANNELS),
     *(f"return.{c}" for c in CHANNELS), "more_info", "postpone", "rescued", "extension",
+    "direct",
 )

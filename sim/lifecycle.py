@@ -13,9 +13,10 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING
 
 from .cases import Request
-from .routing import Decision, DisclosureRule, Route
+from .routing import CHANNEL_INDEX, Decision, DisclosureRule, Route
 from .vocabulary import (
     NO_DUAL_CRIMINALITY,
+    Channel,
     DataType,
     DualCriminality,
     EmergencyRoute,
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from .model import CooperationModel
 
 CONVENTION = list(Offence).index(Offence.CONVENTION)
+ELECTRONIC = CHANNEL_INDEX[Channel.ELECTRONIC]
 TRAFFIC = list(DataType).index(DataType.TRAFFIC)
 NEVER = math.inf
 
@@ -66,6 +68,23 @@ def request_life(m: CooperationModel, r: Request, route: Route) -> Generator[sim
         else:
             yield env.timeout(r.locate_days)
 
+    # Orders straight to the provider, where the treaty allows them for this kind of data;
+    # an order not answered by its deadline goes the MLA way.
+    d = route.direct
+    if d is not None and r.data_type in d.data_types:
+        m.enter(r, S.DIRECT)
+        deadline, work = ((d.emergency_days, r.emergency_days) if r.emergency
+                          else (d.deadline_days, r.execute_days))
+        yield env.timeout(r.transmit_days[ELECTRONIC])
+        if r.direct_complies:
+            yield provider.serve(min(work, deadline))
+            if not r.exists:
+                return m.finish(r, Outcome.NEVER_EXISTED)
+            if env.now >= r.deleted_at:
+                return m.finish(r, Outcome.LOST_BEFORE_PRESERVATION)
+            return obtained(m, r)
+        yield env.timeout(deadline)
+
     # Emergency: the 24/7 point obtains the data from the provider within hours.
     if r.emergency and route.emergency is EmergencyRoute.POINT_OF_CONTACT:
         m.enter(r, S.EMERGENCY)
@@ -80,7 +99,7 @@ def request_life(m: CooperationModel, r: Request, route: Route) -> Generator[sim
             return m.finish(r, Outcome.LOST_BEFORE_PRESERVATION)
         m.enter(r, S.RETURN)
         yield env.timeout(r.return_days[route.mla.urgent_channel])
-        return m.finish(r, Outcome.OBTAINED)
+        return obtained(m, r)
 
     # 2. Expedited preservation, where a regime provides it.
     p = route.preservation
@@ -154,9 +173,14 @@ def request_life(m: CooperationModel, r: Request, route: Route) -> Generator[sim
         return m.finish(r, Outcome.LOST_AFTER_LAPSE if preserved
                         else Outcome.LOST_BEFORE_PRESERVATION)
 
-    # 6. Return of the evidence; the produced data reveal the next provider on the trail.
+    # 6. Return of the evidence.
     m.enter(r, S.RETURN)
     yield env.timeout(r.return_days[channel])
+    obtained(m, r)
+
+
+def obtained(m: CooperationModel, r: Request) -> None:
+    """The evidence has arrived; the produced data reveal the next provider on the trail."""
     m.finish(r, Outcome.OBTAINED)
     if r.next is not None and not r.next.started:
         m.start(r.next)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from .provisions import Cited, Variant
 
 SECTIONS = ("scope", "preservation", "traffic_disclosure", "mla", "point_of_contact",
-            "emergency")
+            "emergency", "direct_request")
 LABELS = {
     "scope.offences": "Scope: offences covered",
     "preservation.available": "Expedited preservation between States",
@@ -33,6 +33,10 @@ LABELS = {
     "point_of_contact.available": "24/7 point of contact",
     "point_of_contact.functions": "24/7 functions",
     "emergency.route": "Emergency route",
+    "direct_request.available": "Orders straight to providers abroad",
+    "direct_request.data_types": "Direct orders: data types",
+    "direct_request.deadline_days": "Direct orders: answer within (days)",
+    "direct_request.emergency_days": "Direct orders: emergency answer within (days)",
 }
 SEED_FILE = re.compile(r"\d{3}_[0-9a-f]{16}\.txt\s*")
 

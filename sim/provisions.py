@@ -12,7 +12,15 @@ from typing import Any, Literal, Self
 from pydantic import Field, model_validator
 
 from .inputs import FieldProblem, InputError, Strict, read_toml, validate
-from .vocabulary import Channel, DualCriminality, EmergencyRoute, Ground, Offence, PocFunction
+from .vocabulary import (
+    Channel,
+    DataType,
+    DualCriminality,
+    EmergencyRoute,
+    Ground,
+    Offence,
+    PocFunction,
+)
 
 Status = Literal["stated", "by_reference", "silent", "assumption"]
 MAX_QUOTE_WORDS = 40
@@ -121,6 +129,21 @@ class Emergency(Strict):
     route: Cited[EmergencyRoute]
 
 
+class DirectRequest(Strict):
+    """Orders or requests sent straight to a provider in another State Party."""
+
+    available: Cited[bool]
+    data_types: Cited[list[DataType]] | None = None
+    deadline_days: Cited[float] | None = None  # the provider must answer within
+    emergency_days: Cited[float] | None = None  # ... and within this in an emergency
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if self.available.value:
+            _require(self, ("data_types", "deadline_days", "emergency_days"))
+        return self
+
+
 class Regime(Strict):
     """Cooperation rules that can govern a request."""
 
@@ -129,6 +152,7 @@ class Regime(Strict):
     mla: Mla
     point_of_contact: PointOfContact
     emergency: Emergency
+    direct_request: DirectRequest
 
     @model_validator(mode="after")
     def _emergency_has_its_route(self) -> Self:

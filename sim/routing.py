@@ -14,6 +14,7 @@ import numpy as np
 
 from .provisions import Regime, Variant
 from .vocabulary import (
+    DATA_TYPES,
     Channel,
     DualCriminality,
     EmergencyRoute,
@@ -58,6 +59,13 @@ class MlaRule:
 
 
 @dataclass(frozen=True, slots=True)
+class DirectRule:
+    data_types: frozenset[int]  # data type codes that may be ordered straight from a provider
+    deadline_days: float
+    emergency_days: float
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledRegime:
     name: str
     preservation: PreservationRule | None
@@ -65,6 +73,7 @@ class CompiledRegime:
     mla: MlaRule | None
     poc: frozenset[PocFunction]
     emergency: EmergencyRoute
+    direct: DirectRule | None
 
     @classmethod
     def of(cls, name: str, r: Regime) -> CompiledRegime:
@@ -84,7 +93,11 @@ class CompiledRegime:
                           m.consult_before_refusal.value, m.only_absent_bilateral.value)
         poc = frozenset(r.point_of_contact.functions.value) if r.point_of_contact.available.value \
             else frozenset()
-        return cls(name, pres, disc, mla, poc, r.emergency.route.value)
+        x = r.direct_request
+        direct = DirectRule(frozenset(DATA_TYPES.index(t) for t in x.data_types.value),
+                            x.deadline_days.value, x.emergency_days.value) \
+            if x.available.value else None
+        return cls(name, pres, disc, mla, poc, r.emergency.route.value, direct)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +112,7 @@ class Route:
     locate_via_poc: bool
     preserve_via_poc: bool
     emergency: EmergencyRoute
+    direct: DirectRule | None  # orders straight to the provider (the treaty's only)
 
 
 class Router:
@@ -153,4 +167,5 @@ class Router:
             locate_via_poc=PocFunction.LOCATE_PROVIDER in poc_from.poc,
             preserve_via_poc=PocFunction.PRESERVATION in poc_from.poc,
             emergency=emergency,
+            direct=regimes[0].direct if regimes[0] is self.treaty else None,
         )

@@ -12,7 +12,7 @@ from .vocabulary import Result as R
 
 LATENCY_STAGES = (Stage.LOCATE, Stage.PRESERVATION_REQUEST, Stage.PRESERVE, Stage.DRAFT,
                   Stage.TRANSMIT, Stage.QUEUE, Stage.REVIEW, Stage.MORE_INFO, Stage.POSTPONE,
-                  Stage.CONSULT, Stage.EXECUTE, Stage.RETURN, Stage.EMERGENCY)
+                  Stage.CONSULT, Stage.EXECUTE, Stage.RETURN, Stage.EMERGENCY, Stage.DIRECT)
 
 
 def summarize(log: EventLog, backlog: np.ndarray | None = None) -> dict[str, float]:

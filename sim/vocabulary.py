@@ -113,7 +113,8 @@ class Stage(IntEnum):
     EXECUTE = 12
     RETURN = 13
     EMERGENCY = 14
-    OUTCOME = 15  # the terminal row
+    DIRECT = 15  # an order or request sent straight to a provider in another State
+    OUTCOME = 16  # the terminal row
 
 
 STAGE_NAMES: tuple[str, ...] = tuple(s.name.lower() for s in Stage)

@@ -118,6 +118,10 @@ class Cases(Strict):
         return self
 
 
+class DirectRequests(Strict):
+    compliance_share: Param[Share]  # direct orders a provider answers in time
+
+
 class GroundBehaviour(Strict):
     applicable_share: Param[Share]  # share of requests on which the ground could be argued
     invoke_propensity: Param[Share]  # mean chance a requested State invokes it when it can
@@ -148,6 +152,7 @@ class World(Strict):
     providers: list[Provider]
     retention: dict[str, dict[DataType, Dist]]
     cases: Cases
+    direct_requests: DirectRequests
     grounds: dict[Ground, GroundBehaviour]
     dual_criminality: DualCriminalityBehaviour
     fallback: Fallback
