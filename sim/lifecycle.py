@@ -71,7 +71,8 @@ def request_life(m: CooperationModel, r: Request, route: Route) -> Generator[sim
     # Orders straight to the provider, where the treaty allows them for this kind of data;
     # an order not answered by its deadline goes the MLA way.
     d = route.direct
-    if d is not None and r.data_type in d.data_types:
+    if (d is not None and r.data_type in d.data_types
+            and not (r.emergency and d.emergency_days is None)):
         m.enter(r, S.DIRECT)
         deadline, work = ((d.emergency_days, r.emergency_days) if r.emergency
                           else (d.deadline_days, r.execute_days))

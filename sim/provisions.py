@@ -135,12 +135,12 @@ class DirectRequest(Strict):
     available: Cited[bool]
     data_types: Cited[list[DataType]] | None = None
     deadline_days: Cited[float] | None = None  # the provider must answer within
-    emergency_days: Cited[float] | None = None  # ... and within this in an emergency
+    emergency_days: Cited[float] | None = None  # ... in an emergency (absent: no direct route)
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
         if self.available.value:
-            _require(self, ("data_types", "deadline_days", "emergency_days"))
+            _require(self, ("data_types", "deadline_days"))
         return self
 
 

@@ -62,7 +62,7 @@ class MlaRule:
 class DirectRule:
     data_types: frozenset[int]  # data type codes that may be ordered straight from a provider
     deadline_days: float
-    emergency_days: float
+    emergency_days: float | None  # None: emergencies take the regime's emergency route
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,8 @@ class CompiledRegime:
             else frozenset()
         x = r.direct_request
         direct = DirectRule(frozenset(DATA_TYPES.index(t) for t in x.data_types.value),
-                            x.deadline_days.value, x.emergency_days.value) \
+                            x.deadline_days.value,
+                            x.emergency_days.value if x.emergency_days else None) \
             if x.available.value else None
         return cls(name, pres, disc, mla, poc, r.emergency.route.value, direct)
 

@@ -149,3 +149,24 @@ def test_the_russian_draft_keeps_data_180_days(small_world) -> None:
     assert len(kept) > 0
     assert ((lapsed["end"] - lapsed["start"]).round(9) == 180).all()
     assert ((kept["end"] - kept["start"]) <= 180).all()
+
+
+def test_direct_orders_are_answered_within_their_deadline_or_go_the_mla_way() -> None:
+    w = world_data(cases_per_year=600)
+    w["channels"]["electronic"] = {"dist": "fixed", "value": 1.0, "source": "test"}
+    set_value(w, "cases.emergency_share", 0.3)
+    set_value(w, "direct_requests.compliance_share", 0.7)
+    result = run_one(load_variant(SCENARIOS / "eu_eevidence_2023.toml"), make_world(w),
+                     seed=6, days=400)
+    ev = result.events.merge(result.requests[["request", "emergency"]], on="request")
+    direct = ev[ev["stage"] == "direct"].set_index("request")
+    drafted = set(ev.loc[ev["stage"] == "draft", "request"])
+    answered = direct[~direct.index.isin(drafted)]  # ended at the provider: no MLA drafted
+    took = answered["end"] - answered["start"]
+    assert (took[~answered["emergency"]] <= 1 + 10 + 1e-9).all()
+    assert (took[answered["emergency"]] <= 1 + 0.33 + 1e-9).all()
+    assert len(answered) > 0 and answered["emergency"].any()
+    unanswered = direct[direct.index.isin(drafted)]  # no answer by the deadline: MLA
+    assert len(unanswered) > 0
+    waited = unanswered["end"] - unanswered["start"]
+    assert (waited[~unanswered["emergency"]] - 11).abs().max() < 1e-9
