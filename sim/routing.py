@@ -149,8 +149,9 @@ class Router:
                 mla_regimes = [fallback]
         elif fallback is not None:
             regimes = mla_regimes = [fallback]
-        else:
-            return Outcome.OUT_OF_SCOPE if parties else Outcome.NO_CHANNEL
+        else:  # out of scope only where the treaty does offer assistance to other cases
+            covered = parties and self.treaty.mla is not None
+            return Outcome.OUT_OF_SCOPE if covered else Outcome.NO_CHANNEL
         mla_from = next((r for r in mla_regimes if r.mla is not None), None)
         if mla_from is None:
             return Outcome.NO_CHANNEL

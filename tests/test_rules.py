@@ -165,14 +165,25 @@ def test_convention_mla_rules_apply_only_between_pairs_without_a_bilateral_treat
     assert same.any() and (~same).any()
 
 
-def test_silence_with_no_fallback_leaves_no_channel_and_scope_limits_bite() -> None:
+def test_silence_with_no_fallback_leaves_no_channel() -> None:
     v = variant_data()
     set_value(v, "scope.offences", ["convention"])
     set_value(v, "mla.available", False)
     s = run_one(make_variant(v), make_world(treaty_only_world()), 7, DAYS).summary
-    assert s["obtained"] == 0
-    assert s["n_no_channel"] > 0 and s["n_out_of_scope"] > 0
-    assert s["n_no_channel"] + s["n_out_of_scope"] == s["requests"]
+    assert s["obtained"] == 0 and s["n_out_of_scope"] == 0
+    assert s["n_no_channel"] == s["requests"]
+
+
+def test_scope_limits_bite_where_the_treaty_offers_assistance() -> None:
+    v = variant_data()
+    set_value(v, "scope.offences", ["convention"])
+    result = run_one(make_variant(v), make_world(treaty_only_world()), 7, DAYS)
+    final = result.events[result.events["stage"] == "outcome"].merge(
+        result.requests[["request", "offence"]], on="request")
+    out = final[final["result"] == "out_of_scope"]
+    assert len(out) > 0 and set(out["offence"]) == {"serious", "other"}
+    assert (final.loc[final["offence"] != "convention", "result"] == "out_of_scope").all()
+    assert (final.loc[final["offence"] == "convention", "result"] == "obtained").any()
 
 
 def test_emergency_requests_through_the_24_7_point_arrive_within_days() -> None:

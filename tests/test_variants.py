@@ -138,6 +138,7 @@ def test_political_offence_never_bars_preservation_under_the_un_convention_but_c
 def test_silent_drafts_route_every_request_to_the_fallback(name: str, small_world) -> None:
     result = run_one(load_variant(SCENARIOS / f"{name}.toml"), small_world, seed=3, days=300)
     assert "treaty" not in set(result.requests["mla_regime"].astype(str))
+    assert result.summary["n_out_of_scope"] == 0  # without a treaty channel, nothing is "scope"
 
 
 def test_the_russian_draft_keeps_data_180_days(small_world) -> None:
