@@ -7,9 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-import pandas as pd
-
-from . import matrix, report, runner
+from . import experiments, matrix, report, runner
 from .inputs import InputError
 from .provisions import Variant, load_variant
 from .world import DEFAULT_WORLD, load_world
@@ -49,7 +47,12 @@ def parser() -> argparse.ArgumentParser:
     variants = sub.add_parser("variants", help="the provisions matrix, or one variant in full")
     variants.add_argument("name", nargs="?", help="show this variant (name or file) in full")
     variants.add_argument("--format", choices=("markdown", "csv"), default="markdown")
-    compare = sub.add_parser("compare", help="run every shipped variant on the same cases")
+    compare = sub.add_parser("compare", help="run variants on the same cases, paired")
+    compare.add_argument("variants", nargs="*", help="variants (default: all in scenarios/)")
+    compare.add_argument("--reference", default="un_convention_2024",
+                         help="variant the differences are taken against")
+    compare.add_argument("--workers", type=positive, default=os.cpu_count() or 1,
+                         help="local worker processes (default: all cores)")
     compare.add_argument("--world", default=str(DEFAULT_WORLD), help="world file")
     compare.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     compare.add_argument("--reps", type=positive, default=1, help="replications (default 1)")
@@ -79,19 +82,22 @@ def cmd_variants(args: argparse.Namespace) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> None:
     world = load_world(Path(args.world))
-    rows = []
-    for variant in shipped():
-        results = runner.replicate(variant, world, args.seed, args.reps, args.days)
-        table = runner.summary_table(results, args.seed)
-        rows.append({"variant": variant.name, "title": variant.variant.title,
-                     **table[list(report.COMPARE)].mean().to_dict()})
-    frame = pd.DataFrame(rows)
+    variants = [load_variant(variant_path(n)) for n in args.variants] or shipped()
+    names = [v.name for v in variants]
+    if args.reference not in names:
+        raise InputError(args.reference, "--reference", "not among the compared variants")
+    table = experiments.compare(variants, world, reps=args.reps, seed=args.seed,
+                                days=args.days, workers=args.workers)
+    stats = experiments.paired(table, args.reference, list(report.COMPARE), seed=args.seed)
     out = Path(args.out) if args.out else runner.ROOT / "results" / "compare"
-    runner.write_table(out / "compare.csv", frame)
-    print(f"All variants in world '{world.world.name}': seed {args.seed}, {args.reps} "
-          f"replication(s), {args.days} days (same cases for every variant)\n")
-    print(report.compare_text(frame))
-    print(f"\nWrote {out / 'compare.csv'}")
+    runner.write_table(out / "runs.csv", table)
+    runner.write_table(out / "compare.csv", stats)
+    titles = {v.name: v.variant.title for v in variants}
+    print(f"{len(variants)} variants in world '{world.world.name}': seeds {args.seed}.."
+          f"{args.seed + args.reps - 1} ({args.reps} replication(s)), {args.days} days; every "
+          f"variant faces the same cases. Differences are paired, against {args.reference}.\n")
+    print(report.compare_text(stats, titles, args.reps))
+    print(f"\nWrote {out / 'runs.csv'} (one row per run) and {out / 'compare.csv'}")
 
 
 def cmd_run(args: argparse.Namespace) -> None:

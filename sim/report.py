@@ -75,11 +75,29 @@ COMPARE = {
 }
 
 
-def compare_text(frame: pd.DataFrame) -> str:
-    """One Markdown row per variant: data loss by cause, latency, refusals, no channel."""
-    head = ["variant", *COMPARE.values()]
+PAIRED = ("data_loss", "latency_median")
+
+
+def compare_text(stats: pd.DataFrame, titles: dict[str, str], reps: int) -> str:
+    """One Markdown row per variant: means (with 10-90% bands when replicated) and paired
+    differences to the reference with 95% intervals; "~0" marks intervals containing zero."""
+    by = stats.set_index(["variant", "metric"])
+    head = ["variant", *COMPARE.values(),
+            *(f"vs reference: {COMPARE[m]} (95% CI)" for m in PAIRED)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for _, row in frame.iterrows():
-        cells = [row["title"], *(cell(m, row[m]) for m in COMPARE)]
+    for name in dict.fromkeys(stats["variant"]):
+        cells = [titles.get(name, name)]
+        for m in COMPARE:
+            row = by.loc[(name, m)]
+            text = cell(m, row["mean"])
+            if reps > 1:
+                text += f" ({cell(m, row['p10'])}-{cell(m, row['p90'])})"
+            cells.append(text)
+        for m in PAIRED:
+            row = by.loc[(name, m)]
+            sign = "+" if row["diff"] > 0 else ""
+            text = (f"{sign}{cell(m, row['diff'])} [{cell(m, row['ci_low'])}, "
+                    f"{cell(m, row['ci_high'])}]")
+            cells.append(text + (" ~0" if row["zero_in_ci"] else ""))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
