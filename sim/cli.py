@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import experiments, matrix, report, runner
+from . import designs, experiments, matrix, report, runner
 from .inputs import InputError
 from .provisions import Variant, load_variant
 from .world import DEFAULT_WORLD, load_world
@@ -59,6 +59,24 @@ def parser() -> argparse.ArgumentParser:
     compare.add_argument("--days", type=positive, default=runner.DEFAULT_DAYS,
                          help=f"horizon in days (default {runner.DEFAULT_DAYS})")
     compare.add_argument("--out", help="output folder (default results/compare/)")
+    sweep = sub.add_parser("sweep", help="vary provisions or world figures (full factorial)")
+    sweep.add_argument("variant", help="variant file or name")
+    sweep.add_argument("--set", action="append", required=True, metavar="PATH=VALUES",
+                       help="e.g. preservation.min_days=0:360:30, "
+                            "world.central_authorities.staff=10,30, "
+                            "mla.refusal_grounds.political_offence=on,off")
+    attribute = sub.add_parser("attribute", help="which clause groups make the difference")
+    attribute.add_argument("a", help="variant A (the baseline)")
+    attribute.add_argument("b", help="variant B")
+    for p_ in (sweep, attribute):
+        p_.add_argument("--reps", type=positive, default=3, help="replications (default 3)")
+        p_.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+        p_.add_argument("--days", type=positive, default=runner.DEFAULT_DAYS,
+                        help=f"horizon in days (default {runner.DEFAULT_DAYS})")
+        p_.add_argument("--workers", type=positive, default=os.cpu_count() or 1,
+                        help="local worker processes (default: all cores)")
+        p_.add_argument("--world", default=str(DEFAULT_WORLD), help="world file")
+        p_.add_argument("--out", help="output folder (default under results/)")
     return p
 
 
@@ -100,6 +118,35 @@ def cmd_compare(args: argparse.Namespace) -> None:
     print(f"\nWrote {out / 'runs.csv'} (one row per run) and {out / 'compare.csv'}")
 
 
+def cmd_sweep(args: argparse.Namespace) -> None:
+    variant, world = load_variant(variant_path(args.variant)), load_world(Path(args.world))
+    settings = [designs.parse_set(s) for s in args.set]
+    table = experiments.sweep(variant, world, settings, reps=args.reps, seed=args.seed,
+                              days=args.days, workers=args.workers)
+    out = Path(args.out) if args.out else runner.ROOT / "results" / f"sweep_{variant.name}"
+    runner.write_table(out / "sweep.csv", table)
+    params = [path for path, _ in settings]
+    means = table.groupby(params, sort=False)[list(report.COMPARE)].mean().reset_index()
+    print(f"{variant.variant.title}: {len(means)} point(s) x {args.reps} replication(s), "
+          f"seeds {args.seed}..{args.seed + args.reps - 1}, {args.days} days\n")
+    print(report.table_text(means, params))
+    print(f"\nWrote {out / 'sweep.csv'} (one row per point and replication)")
+
+
+def cmd_attribute(args: argparse.Namespace) -> None:
+    a, b = load_variant(variant_path(args.a)), load_variant(variant_path(args.b))
+    world = load_world(Path(args.world))
+    metrics = list(report.ATTRIBUTED)
+    table = experiments.attribute(a, b, world, metrics, reps=args.reps, seed=args.seed,
+                                  days=args.days, workers=args.workers)
+    out = Path(args.out) if args.out else runner.ROOT / "results" / f"attribute_{a.name}_{b.name}"
+    runner.write_table(out / "attribution.csv", table)
+    print(f"What makes the difference from {a.variant.title} to {b.variant.title} "
+          f"(Shapley values over clause groups, {args.reps} replication(s), same cases):\n")
+    print(report.attribution_text(table))
+    print(f"\nWrote {out / 'attribution.csv'}")
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     vpath, wpath = variant_path(args.variant), Path(args.world)
     variant, world = load_variant(vpath), load_world(wpath)
@@ -119,7 +166,9 @@ def cmd_run(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        {"run": cmd_run, "variants": cmd_variants, "compare": cmd_compare}[args.command](args)
+        commands = {"run": cmd_run, "variants": cmd_variants, "compare": cmd_compare,
+                    "sweep": cmd_sweep, "attribute": cmd_attribute}
+        commands[args.command](args)
     except InputError as e:
         print(f"coopsim: error: {e}", file=sys.stderr)
         return 2

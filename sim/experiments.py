@@ -8,6 +8,8 @@ the variants face the same cases, and their differences are paired.
 
 from __future__ import annotations
 
+import itertools
+import math
 import multiprocessing
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import designs
 from .inputs import validate
 from .model import CooperationModel
 from .provisions import Variant
@@ -119,3 +122,57 @@ def _bootstrap(diff: np.ndarray, rng: np.random.Generator) -> tuple[float, float
         return float(diff[0]), float(diff[0])
     means = rng.choice(diff, (BOOTSTRAP, diff.size)).mean(axis=1)
     return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
+
+
+def sweep(variant: Variant, world: World, settings: list[tuple[str, list]], *, reps: int = 1,
+          seed: int = 1, days: int = DEFAULT_DAYS, workers: int = 1,
+          executor: Executor | None = None) -> pd.DataFrame:
+    """Full factorial over ``settings`` (dotted path, values): one row per point and replication."""
+    points = designs.factorial(variant.model_dump(mode="json"), world.model_dump(mode="json"),
+                               settings)
+    for params, v, w in points:  # every point is checked before anything runs
+        where = "--set " + ", ".join(f"{k}={val}" for k, val in params.items())
+        validate(Variant, v, where)
+        validate(World, w, where)
+    tasks = [Task(v, w, seed + k, days) for _, v, w in points for k in range(reps)]
+    summaries = execute(tasks, workers, executor)
+    rows = [{**params, "rep": k, "seed": seed + k, **summaries[i * reps + k]}
+            for i, (params, _, _) in enumerate(points) for k in range(reps)]
+    return pd.DataFrame(rows)
+
+
+def attribute(a: Variant, b: Variant, world: World, metrics: Sequence[str], *, reps: int = 1,
+              seed: int = 1, days: int = DEFAULT_DAYS, workers: int = 1,
+              executor: Executor | None = None) -> pd.DataFrame:
+    """Shapley decomposition of the paired difference B - A over the clause groups.
+
+    Every hybrid (A with some groups taken from B) runs on the same seeds, so the
+    contributions add up exactly to the total difference; a group in which A and B agree
+    contributes exactly zero.
+    """
+    da, db = a.model_dump(mode="json"), b.model_dump(mode="json")
+    groups = designs.differing_groups(da, db)
+    subsets = [frozenset(c) for n in range(len(groups) + 1)
+               for c in itertools.combinations(groups, n)]
+    wd = world.model_dump(mode="json")
+    hybrids = [designs.hybrid(da, db, tuple(s), f"hybrid_{i}") for i, s in enumerate(subsets)]
+    for h in hybrids:
+        validate(Variant, h, f"<hybrid of {a.name} and {b.name}>")
+    tasks = [Task(h, wd, seed + k, days) for h in hybrids for k in range(reps)]
+    summaries = execute(tasks, workers, executor)
+    value = {s: np.mean([[summaries[i * reps + k][m] for m in metrics] for k in range(reps)],
+                        axis=0) for i, s in enumerate(subsets)}
+    n = len(groups)
+    rows = []
+    for g in designs.GROUPS:
+        phi = np.zeros(len(metrics))
+        if g in groups:
+            for s in subsets:
+                if g not in s:
+                    weight = math.factorial(len(s)) * math.factorial(n - len(s) - 1) \
+                        / math.factorial(n)
+                    phi += weight * (value[s | {g}] - value[s])
+        rows.append({"group": g, **dict(zip(metrics, phi, strict=True))})
+    total = value[frozenset(groups)] - value[frozenset()]
+    rows.append({"group": "total", **dict(zip(metrics, total, strict=True))})
+    return pd.DataFrame(rows)

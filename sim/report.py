@@ -101,3 +101,30 @@ def compare_text(stats: pd.DataFrame, titles: dict[str, str], reps: int) -> str:
             cells.append(text + (" ~0" if row["zero_in_ci"] else ""))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+ATTRIBUTED = {"data_loss": "data loss", "latency_median": "median latency (days)"}
+
+
+def table_text(frame: pd.DataFrame, keys: list[str]) -> str:
+    """A Markdown table of parameter columns and headline metrics."""
+    head = [*keys, *COMPARE.values()]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, row in frame.iterrows():
+        cells = [str(row[k]) for k in keys] + [cell(m, row[m]) for m in COMPARE]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def attribution_text(frame: pd.DataFrame) -> str:
+    """Contribution of each clause group to the paired difference, and the total."""
+    head = ["clause group", *(f"contribution to {v}" for v in ATTRIBUTED.values())]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, row in frame.iterrows():
+        cells = [str(row["group"])]
+        for m in ATTRIBUTED:
+            value = row[m]
+            text = cell(m, value)
+            cells.append(("+" if value > 0 else "") + text)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 from conftest import make_variant, set_value, variant_data
 
-from sim import experiments
+from sim import designs, experiments
+from sim.inputs import InputError
 
 DAYS = 400
 
@@ -49,3 +50,58 @@ def test_an_unknown_reference_is_an_error(un, small_world) -> None:
     table = experiments.compare([un], small_world, reps=1, seed=1, days=100)
     with pytest.raises(ValueError, match="nowhere"):
         experiments.paired(table, "nowhere", ["data_loss"])
+
+
+def test_sweep_is_a_full_factorial_with_every_replication(un, small_world) -> None:
+    settings = [designs.parse_set("preservation.min_days=0:120:60"),
+                designs.parse_set("mla.refusal_grounds.political_offence=on,off")]
+    table = experiments.sweep(un, small_world, settings, reps=2, seed=1, days=200)
+    assert len(table) == 3 * 2 * 2
+    assert sorted(set(table["preservation.min_days"])) == [0, 60, 120]
+    assert set(table["mla.refusal_grounds.political_offence"]) == {True, False}
+    assert not table.duplicated(["preservation.min_days",
+                                 "mla.refusal_grounds.political_offence", "rep"]).any()
+
+
+def test_a_ground_can_be_switched_on_and_off() -> None:
+    variant, world = variant_data(), {}
+    designs.apply(variant, world, "mla.refusal_grounds.political_offence", True)
+    assert "political_offence" in variant["mla"]["refusal_grounds"]["value"]
+    designs.apply(variant, world, "mla.refusal_grounds.political_offence", False)
+    assert "political_offence" not in variant["mla"]["refusal_grounds"]["value"]
+
+
+@pytest.mark.parametrize("option", ["preservation.max_days=1,2", "nonsense", "a.b=1:0:1"])
+def test_bad_settings_are_clear_errors(option: str) -> None:
+    with pytest.raises(InputError):
+        path, values = designs.parse_set(option)
+        designs.apply(variant_data(), {}, path, values[0])
+
+
+def test_attribution_adds_up_and_idle_groups_contribute_nothing(un, small_world) -> None:
+    b = variant_data()
+    b["variant"]["name"] = "b"
+    set_value(b, "preservation.min_days", 180)  # preservation period
+    set_value(b, "mla.channel", "electronic")  # channels
+    set_value(b, "scope.offences", ["convention"])  # scope
+    metrics = ["data_loss", "latency_median"]
+    table = experiments.attribute(un, make_variant(b), small_world, metrics, reps=2, seed=2,
+                                  days=300).set_index("group")
+    parts, total = table.drop(index="total"), table.loc["total"]
+    for m in metrics:
+        assert parts[m].sum() == pytest.approx(total[m], abs=1e-12)
+    for idle in ("refusal grounds", "dual criminality", "bilateral-treaty rule",
+                 "direct orders"):
+        assert (parts.loc[idle] == 0).all()
+
+
+def test_a_difference_in_one_group_is_carried_by_that_group(un, small_world) -> None:
+    b = variant_data()
+    b["variant"]["name"] = "b"
+    set_value(b, "preservation.min_days", 15)
+    set_value(b, "preservation.extension", False)
+    table = experiments.attribute(un, make_variant(b), small_world, ["data_loss"], reps=2,
+                                  seed=3, days=300).set_index("group")
+    assert table.loc["preservation period", "data_loss"] == table.loc["total", "data_loss"]
+    assert table.loc["total", "data_loss"] > 0
+    assert (table.drop(index=["preservation period", "total"])["data_loss"] == 0).all()

@@ -1,0 +1,131 @@
+"""Changing a variant or a world by dotted path: sweeps and clause-group hybrids.
+
+Paths name a provision (``preservation.min_days``), a world figure
+(``world.central_authorities.staff``) or one refusal ground in a list
+(``mla.refusal_grounds.political_offence``, values ``on``/``off``). Values are a range
+``start:stop:step`` (stop included) or a comma list.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+from typing import Any
+
+import numpy as np
+
+from .inputs import InputError
+from .vocabulary import Ground
+
+GROUND_NAMES = {g.value for g in Ground}
+
+
+def parse_values(text: str) -> list[Any]:
+    """``0:360:30`` -> 0, 30, ..., 360; ``a,b`` -> [a, b] (numbers, booleans, on/off, names)."""
+    if text.count(":") == 2:
+        start, stop, step = (float(x) for x in text.split(":"))
+        if step <= 0 or stop < start:
+            raise ValueError(f"bad range '{text}'")
+        values = np.arange(start, stop + step / 2, step)
+        return [int(v) if float(v).is_integer() else float(v) for v in values]
+    return [_scalar(v.strip()) for v in text.split(",") if v.strip()]
+
+
+def _scalar(text: str) -> Any:
+    lowered = text.lower()
+    if lowered in ("on", "true", "yes"):
+        return True
+    if lowered in ("off", "false", "no"):
+        return False
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse_set(option: str) -> tuple[str, list[Any]]:
+    """``PATH=VALUES`` from the command line."""
+    path, sep, values = option.partition("=")
+    if not sep or not path or not values:
+        raise InputError("--set", option, "expected PATH=VALUES")
+    try:
+        return path.strip(), parse_values(values)
+    except ValueError as e:
+        raise InputError("--set", path, str(e)) from None
+
+
+def apply(variant: dict, world: dict, path: str, value: Any) -> None:
+    """Set ``path`` to ``value`` in the variant's or the world's data, in place."""
+    data, keys = (world, path.split(".")[1:]) if path.startswith("world.") \
+        else (variant, path.split("."))
+    node = data
+    for i, key in enumerate(keys[:-1]):
+        if not isinstance(node, dict) or key not in node:
+            raise InputError("--set", path, f"no '{'.'.join(keys[:i + 1])}' to change")
+        node = node[key]
+    leaf = keys[-1]
+    if leaf in GROUND_NAMES and "value" in node and isinstance(node["value"], list):
+        grounds = [g for g in node["value"] if g != leaf]
+        node["value"] = [*grounds, leaf] if value else grounds
+    elif isinstance(node.get(leaf), dict) and "value" in node[leaf]:
+        node[leaf] = {**node[leaf], "value": value}
+    else:
+        raise InputError("--set", path, "not a provision, a world figure or a listed ground")
+
+
+def factorial(variant: dict, world: dict,
+              settings: list[tuple[str, list[Any]]]) -> list[tuple[dict, dict, dict]]:
+    """Every combination of the settings: (parameters, variant data, world data)."""
+    points = []
+    for combo in itertools.product(*(values for _, values in settings)):
+        v, w = copy.deepcopy(variant), copy.deepcopy(world)
+        params = {}
+        for (path, _), value in zip(settings, combo, strict=True):
+            apply(v, w, path, value)
+            params[path] = value
+        points.append((params, v, w))
+    return points
+
+
+# Clause groups for attribution: which provisions move together.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "preservation period": ("preservation.available", "preservation.min_days",
+                            "preservation.continues_pending_mla", "preservation.extension",
+                            "preservation.extension_days"),
+    "refusal grounds": ("preservation.refusal_grounds", "traffic_disclosure.refusal_grounds",
+                        "mla.refusal_grounds", "mla.consult_before_refusal"),
+    "dual criminality": ("preservation.dual_criminality", "mla.dual_criminality"),
+    "channels, 24/7 and emergency": (
+        "mla.available", "mla.channel", "mla.urgent_channel", "traffic_disclosure.available",
+        "traffic_disclosure.parties_only", "point_of_contact.available",
+        "point_of_contact.functions", "emergency.route"),
+    "scope": ("scope.offences",),
+    "bilateral-treaty rule": ("mla.only_absent_bilateral",),
+    "direct orders": ("direct_request.available", "direct_request.data_types",
+                      "direct_request.deadline_days", "direct_request.emergency_days"),
+}
+
+
+def hybrid(a: dict, b: dict, groups: tuple[str, ...], name: str) -> dict:
+    """Variant ``a`` with the provisions of ``groups`` taken from ``b``.
+
+    A provision ``b`` leaves out (its section is not available) keeps ``a``'s value: it has
+    no effect once the group holding the section's ``available`` comes from ``b``.
+    """
+    out = copy.deepcopy(a)
+    out["variant"] = {**a["variant"], "name": name, "kind": "composite", "extends": None}
+    for group in groups:
+        for path in GROUPS[group]:
+            section, key = path.split(".")
+            if b.get(section, {}).get(key) is not None:
+                out.setdefault(section, {})[key] = copy.deepcopy(b[section][key])
+    return out
+
+
+def differing_groups(a: dict, b: dict) -> list[str]:
+    """Groups in which two variants' provision values differ."""
+    def values(v: dict, group: str) -> list[Any]:
+        return [(v.get(s, {}).get(k) or {}).get("value") for s, k in
+                (p.split(".") for p in GROUPS[group])]
+    return [g for g in GROUPS if values(a, g) != values(b, g)]
