@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from . import designs, experiments, matrix, report, runner
 from .inputs import InputError
 from .provisions import Variant, load_variant
+from .store import ShardStore
 from .world import DEFAULT_WORLD, load_world
 
 SCENARIOS = runner.ROOT / "scenarios"
@@ -87,6 +89,18 @@ def shipped() -> list[Variant]:
     return sorted(variants, key=lambda v: (rank[v.variant.kind], v.variant.document, v.name))
 
 
+def experiment_store(out: Path, design: str, args: argparse.Namespace,
+                     **details: object) -> ShardStore:
+    """The experiment's shard store, with a manifest of what it runs and with what."""
+    store = ShardStore(out)
+    manifest = {"design": design, **details, "seed": args.seed, "reps": args.reps,
+                "replication_seeds": [args.seed + k for k in range(args.reps)],
+                "days": args.days, "world": args.world, "workers": args.workers,
+                "packages": runner.package_versions(), "git_revision": runner.git_revision()}
+    runner.write_text(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+    return store
+
+
 def cmd_variants(args: argparse.Namespace) -> None:
     if args.name:
         print(matrix.detail(load_variant(variant_path(args.name))))
@@ -104,10 +118,11 @@ def cmd_compare(args: argparse.Namespace) -> None:
     names = [v.name for v in variants]
     if args.reference not in names:
         raise InputError(args.reference, "--reference", "not among the compared variants")
-    table = experiments.compare(variants, world, reps=args.reps, seed=args.seed,
-                                days=args.days, workers=args.workers)
-    stats = experiments.paired(table, args.reference, list(report.COMPARE), seed=args.seed)
     out = Path(args.out) if args.out else runner.ROOT / "results" / "compare"
+    store = experiment_store(out, "compare", args, variants=names)
+    table = experiments.compare(variants, world, reps=args.reps, seed=args.seed,
+                                days=args.days, workers=args.workers, store=store)
+    stats = experiments.paired(table, args.reference, list(report.COMPARE), seed=args.seed)
     runner.write_table(out / "runs.csv", table)
     runner.write_table(out / "compare.csv", stats)
     titles = {v.name: v.variant.title for v in variants}
@@ -121,9 +136,10 @@ def cmd_compare(args: argparse.Namespace) -> None:
 def cmd_sweep(args: argparse.Namespace) -> None:
     variant, world = load_variant(variant_path(args.variant)), load_world(Path(args.world))
     settings = [designs.parse_set(s) for s in args.set]
-    table = experiments.sweep(variant, world, settings, reps=args.reps, seed=args.seed,
-                              days=args.days, workers=args.workers)
     out = Path(args.out) if args.out else runner.ROOT / "results" / f"sweep_{variant.name}"
+    store = experiment_store(out, "sweep", args, variant=variant.name, set=args.set)
+    table = experiments.sweep(variant, world, settings, reps=args.reps, seed=args.seed,
+                              days=args.days, workers=args.workers, store=store)
     runner.write_table(out / "sweep.csv", table)
     params = [path for path, _ in settings]
     means = table.groupby(params, sort=False)[list(report.COMPARE)].mean().reset_index()
@@ -137,9 +153,10 @@ def cmd_attribute(args: argparse.Namespace) -> None:
     a, b = load_variant(variant_path(args.a)), load_variant(variant_path(args.b))
     world = load_world(Path(args.world))
     metrics = list(report.ATTRIBUTED)
-    table = experiments.attribute(a, b, world, metrics, reps=args.reps, seed=args.seed,
-                                  days=args.days, workers=args.workers)
     out = Path(args.out) if args.out else runner.ROOT / "results" / f"attribute_{a.name}_{b.name}"
+    store = experiment_store(out, "attribute", args, a=a.name, b=b.name)
+    table = experiments.attribute(a, b, world, metrics, reps=args.reps, seed=args.seed,
+                                  days=args.days, workers=args.workers, store=store)
     runner.write_table(out / "attribution.csv", table)
     print(f"What makes the difference from {a.variant.title} to {b.variant.title} "
           f"(Shapley values over clause groups, {args.reps} replication(s), same cases):\n")

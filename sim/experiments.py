@@ -11,19 +11,22 @@ from __future__ import annotations
 import itertools
 import math
 import multiprocessing
-from collections.abc import Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from . import designs
 from .inputs import validate
 from .model import CooperationModel
 from .provisions import Variant
 from .runner import DEFAULT_DAYS
+from .store import ShardStore
 from .summary import summarize
 from .world import World
 
@@ -61,25 +64,71 @@ def run_task(task: Task) -> dict[str, float]:
     return summarize(model.log, np.asarray(model.datacollector.model_vars["backlog"]))
 
 
-def execute(tasks: Sequence[Task], workers: int = 1,
-            executor: Executor | None = None) -> list[dict[str, float]]:
-    """Summaries of ``tasks``, in task order, on ``executor`` or ``workers`` local processes."""
-    if executor is not None:
-        return list(executor.map(run_task, tasks))
-    if workers <= 1 or len(tasks) <= 1:
-        return [run_task(t) for t in tasks]
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=context) as pool:
-        return list(pool.map(run_task, tasks))
+AFTER_RESULT: Callable[[int], None] | None = None  # test hook: called after each saved run
+
+
+def safe_run(task: Task) -> dict[str, Any]:
+    """``run_task``, with a run that raises recorded as a failure instead of stopping all."""
+    try:
+        return run_task(task)
+    except Exception as e:  # any failure of one run is data for the experiment
+        return {"error": f"{type(e).__name__}: {e}"}
+
+
+def execute(tasks: Sequence[Task], workers: int = 1, executor: Executor | None = None,
+            store: ShardStore | None = None) -> list[dict[str, Any]]:
+    """Summaries of ``tasks``, in task order, on ``executor`` or ``workers`` local processes.
+
+    With a ``store``, finished runs are saved as they complete and runs already there are not
+    run again. A progress bar shows on a terminal.
+    """
+    keys = [ShardStore.key(t) for t in tasks] if store else []
+    found = store.load() if store else {}
+    results: list[dict[str, Any] | None] = [found.get(k) for k in keys] or [None] * len(tasks)
+    pending = [i for i, r in enumerate(results) if r is None]
+    bar = tqdm(total=len(tasks), initial=len(tasks) - len(pending), unit="run",
+               disable=not sys.stderr.isatty(), file=sys.stderr)
+
+    done = [len(tasks) - len(pending)]
+
+    def finished(i: int, summary: dict[str, Any]) -> None:
+        results[i] = summary
+        if store:
+            store.save(keys[i], summary)
+        bar.update()
+        done[0] += 1
+        if AFTER_RESULT is not None:
+            AFTER_RESULT(done[0])
+
+    try:
+        if executor is None and (workers <= 1 or len(pending) <= 1):
+            for i in pending:
+                finished(i, safe_run(tasks[i]))
+        else:
+            pool = executor or ProcessPoolExecutor(
+                min(workers, len(pending)), mp_context=multiprocessing.get_context("spawn"))
+            try:
+                futures = {pool.submit(safe_run, tasks[i]): i for i in pending}
+                for future in as_completed(futures):
+                    finished(futures[future], future.result())
+            finally:
+                if executor is None:
+                    pool.shutdown(cancel_futures=True)
+    finally:
+        bar.close()
+    return [r for r in results if r is not None]
 
 
 def compare(variants: Iterable[Variant], world: World, *, reps: int = 1, seed: int = 1,
-            days: int = DEFAULT_DAYS, workers: int = 1,
-            executor: Executor | None = None) -> pd.DataFrame:
+            days: int = DEFAULT_DAYS, workers: int = 1, executor: Executor | None = None,
+            store: ShardStore | None = None) -> pd.DataFrame:
     """One row per variant and replication: variant, rep, seed and every metric."""
     variants = list(variants)
+    names = [v.name for v in variants]
+    if len(set(names)) != len(names):
+        raise ValueError(f"variant names must differ: {names}")
     tasks = [Task.of(v, world, seed + k, days) for v in variants for k in range(reps)]
-    summaries = execute(tasks, workers, executor)
+    summaries = execute(tasks, workers, executor, store)
     rows = [{"variant": t.name, "rep": t.seed - seed, "seed": t.seed, **s}
             for t, s in zip(tasks, summaries, strict=True)]
     return pd.DataFrame(rows)
@@ -126,7 +175,7 @@ def _bootstrap(diff: np.ndarray, rng: np.random.Generator) -> tuple[float, float
 
 def sweep(variant: Variant, world: World, settings: list[tuple[str, list]], *, reps: int = 1,
           seed: int = 1, days: int = DEFAULT_DAYS, workers: int = 1,
-          executor: Executor | None = None) -> pd.DataFrame:
+          executor: Executor | None = None, store: ShardStore | None = None) -> pd.DataFrame:
     """Full factorial over ``settings`` (dotted path, values): one row per point and replication."""
     points = designs.factorial(variant.model_dump(mode="json"), world.model_dump(mode="json"),
                                settings)
@@ -135,7 +184,7 @@ def sweep(variant: Variant, world: World, settings: list[tuple[str, list]], *, r
         validate(Variant, v, where)
         validate(World, w, where)
     tasks = [Task(v, w, seed + k, days) for _, v, w in points for k in range(reps)]
-    summaries = execute(tasks, workers, executor)
+    summaries = execute(tasks, workers, executor, store)
     rows = [{**params, "rep": k, "seed": seed + k, **summaries[i * reps + k]}
             for i, (params, _, _) in enumerate(points) for k in range(reps)]
     return pd.DataFrame(rows)
@@ -143,7 +192,8 @@ def sweep(variant: Variant, world: World, settings: list[tuple[str, list]], *, r
 
 def attribute(a: Variant, b: Variant, world: World, metrics: Sequence[str], *, reps: int = 1,
               seed: int = 1, days: int = DEFAULT_DAYS, workers: int = 1,
-              executor: Executor | None = None) -> pd.DataFrame:
+              executor: Executor | None = None,
+              store: ShardStore | None = None) -> pd.DataFrame:
     """Shapley decomposition of the paired difference B - A over the clause groups.
 
     Every hybrid (A with some groups taken from B) runs on the same seeds, so the
@@ -159,7 +209,10 @@ def attribute(a: Variant, b: Variant, world: World, metrics: Sequence[str], *, r
     for h in hybrids:
         validate(Variant, h, f"<hybrid of {a.name} and {b.name}>")
     tasks = [Task(h, wd, seed + k, days) for h in hybrids for k in range(reps)]
-    summaries = execute(tasks, workers, executor)
+    summaries = execute(tasks, workers, executor, store)
+    failed = [s["error"] for s in summaries if "error" in s]
+    if failed:
+        raise RuntimeError(f"{len(failed)} hybrid run(s) failed, first: {failed[0]}")
     value = {s: np.mean([[summaries[i * reps + k][m] for m in metrics] for k in range(reps)],
                         axis=0) for i, s in enumerate(subsets)}
     n = len(groups)

@@ -102,16 +102,28 @@ def write_table(path: Path, frame: pd.DataFrame) -> None:
 
 def manifest(variant_path: Path, world_path: Path, seed: int, reps: int, days: int) -> dict:
     """What is needed to reproduce a run: inputs' hashes, seed, versions, git revision."""
-    packages = ("coopsim", "mesa", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "scipy")
     return {
         "variant": str(variant_path), "variant_sha256": _sha256(variant_path),
         "world": str(world_path), "world_sha256": _sha256(world_path),
         "seed": seed, "reps": reps, "days": days,
         "replication_seeds": [seed + k for k in range(reps)],
         "python": platform.python_version(),
-        "packages": {p: _version(p) for p in packages},
-        "git_revision": _git_revision(),
+        "packages": package_versions(),
+        "git_revision": git_revision(),
     }
+
+
+def package_versions() -> dict[str, str]:
+    packages = ("coopsim", "mesa", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "scipy")
+    return {p: _version(p) for p in packages}
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a text file atomically: a temporary file beside it, then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    partial.write_text(text)
+    partial.replace(path)
 
 
 def _sha256(path: Path) -> str:
@@ -125,7 +137,7 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def _git_revision() -> str:
+def git_revision() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
                              text=True, timeout=5, check=True)

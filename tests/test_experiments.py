@@ -8,12 +8,14 @@ from conftest import make_variant, set_value, variant_data
 
 from sim import designs, experiments
 from sim.inputs import InputError
+from sim.store import ShardStore
 
 DAYS = 400
 
 
 def test_one_worker_and_two_workers_give_identical_tables(un, small_world) -> None:
     other = variant_data()
+    other["variant"]["name"] = "longer_period"
     set_value(other, "preservation.min_days", 180)
     variants = [un, make_variant(other)]
     one = experiments.compare(variants, small_world, reps=2, seed=3, days=DAYS, workers=1)
@@ -105,3 +107,46 @@ def test_a_difference_in_one_group_is_carried_by_that_group(un, small_world) -> 
     assert table.loc["preservation period", "data_loss"] == table.loc["total", "data_loss"]
     assert table.loc["total", "data_loss"] > 0
     assert (table.drop(index=["preservation period", "total"])["data_loss"] == 0).all()
+
+
+def test_an_interrupted_experiment_resumes_without_loss_or_duplicates(
+        un, small_world, tmp_path, monkeypatch) -> None:
+    other = variant_data()
+    other["variant"]["name"] = "longer_period"
+    set_value(other, "preservation.min_days", 180)
+    variants = [un, make_variant(other)]
+    fresh = experiments.compare(variants, small_world, reps=3, seed=4, days=200)
+
+    def fault(done: int) -> None:
+        if done == 3:
+            raise KeyboardInterrupt  # the run is killed after three finished runs
+    monkeypatch.setattr(experiments, "AFTER_RESULT", fault)
+    store = ShardStore(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        experiments.compare(variants, small_world, reps=3, seed=4, days=200, store=store)
+    assert len(store.load()) == 3
+    monkeypatch.setattr(experiments, "AFTER_RESULT", None)
+    calls = []
+    monkeypatch.setattr(experiments, "run_task",
+                        lambda task, real=experiments.run_task: calls.append(task) or real(task))
+    resumed = experiments.compare(variants, small_world, reps=3, seed=4, days=200, store=store)
+    assert len(calls) == 3  # only the unfinished runs were computed
+    assert len(store.load()) == 6
+    pd.testing.assert_frame_equal(resumed, fresh, check_dtype=False)
+    assert not resumed.duplicated(["variant", "rep"]).any()
+
+
+def test_a_failing_run_is_recorded_and_the_experiment_goes_on(un, small_world,
+                                                              monkeypatch) -> None:
+    real = experiments.run_task
+
+    def flaky(task):
+        if task.seed == 2:
+            raise RuntimeError("worker died")
+        return real(task)
+    monkeypatch.setattr(experiments, "run_task", flaky)
+    table = experiments.compare([un], small_world, reps=3, seed=1, days=100)
+    assert len(table) == 3
+    failed = table[table["error"].notna()]
+    assert list(failed["seed"]) == [2] and "worker died" in failed["error"].iloc[0]
+    assert table.loc[table["error"].isna(), "data_loss"].notna().all()
