@@ -6,6 +6,8 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import designs, experiments, matrix, report, runner
@@ -70,6 +72,9 @@ def parser() -> argparse.ArgumentParser:
     attribute = sub.add_parser("attribute", help="which clause groups make the difference")
     attribute.add_argument("a", help="variant A (the baseline)")
     attribute.add_argument("b", help="variant B")
+    for p_ in (compare, sweep, attribute):
+        p_.add_argument("--executor", metavar="dask://HOST:PORT",
+                        help="run on a Dask cluster instead of local processes")
     for p_ in (sweep, attribute):
         p_.add_argument("--reps", type=positive, default=3, help="replications (default 3)")
         p_.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
@@ -87,6 +92,23 @@ def shipped() -> list[Variant]:
     rank = {"draft": 0, "reference": 1, "composite": 2}
     variants = [load_variant(p) for p in sorted(SCENARIOS.glob("*.toml"))]
     return sorted(variants, key=lambda v: (rank[v.variant.kind], v.variant.document, v.name))
+
+
+@contextmanager
+def executor_for(args: argparse.Namespace) -> Iterator[object | None]:
+    """A Dask client for ``--executor dask://HOST:PORT``, else None (local processes)."""
+    if not args.executor:
+        yield None
+        return
+    if not args.executor.startswith("dask://"):
+        raise InputError("--executor", args.executor, "expected dask://HOST:PORT")
+    try:
+        from distributed import Client
+    except ImportError:
+        raise InputError("--executor", args.executor,
+                         "needs the dask extra: pip install -e '.[dask]'") from None
+    with Client(args.executor.replace("dask://", "tcp://", 1)) as client:
+        yield client
 
 
 def experiment_store(out: Path, design: str, args: argparse.Namespace,
@@ -120,8 +142,10 @@ def cmd_compare(args: argparse.Namespace) -> None:
         raise InputError(args.reference, "--reference", "not among the compared variants")
     out = Path(args.out) if args.out else runner.ROOT / "results" / "compare"
     store = experiment_store(out, "compare", args, variants=names)
-    table = experiments.compare(variants, world, reps=args.reps, seed=args.seed,
-                                days=args.days, workers=args.workers, store=store)
+    with executor_for(args) as executor:
+        table = experiments.compare(variants, world, reps=args.reps, seed=args.seed,
+                                    days=args.days, workers=args.workers, store=store,
+                                    executor=executor)
     stats = experiments.paired(table, args.reference, list(report.COMPARE), seed=args.seed)
     runner.write_table(out / "runs.csv", table)
     runner.write_table(out / "compare.csv", stats)
@@ -138,8 +162,10 @@ def cmd_sweep(args: argparse.Namespace) -> None:
     settings = [designs.parse_set(s) for s in args.set]
     out = Path(args.out) if args.out else runner.ROOT / "results" / f"sweep_{variant.name}"
     store = experiment_store(out, "sweep", args, variant=variant.name, set=args.set)
-    table = experiments.sweep(variant, world, settings, reps=args.reps, seed=args.seed,
-                              days=args.days, workers=args.workers, store=store)
+    with executor_for(args) as executor:
+        table = experiments.sweep(variant, world, settings, reps=args.reps, seed=args.seed,
+                                  days=args.days, workers=args.workers, store=store,
+                                  executor=executor)
     runner.write_table(out / "sweep.csv", table)
     params = [path for path, _ in settings]
     means = table.groupby(params, sort=False)[list(report.COMPARE)].mean().reset_index()
@@ -155,8 +181,10 @@ def cmd_attribute(args: argparse.Namespace) -> None:
     metrics = list(report.ATTRIBUTED)
     out = Path(args.out) if args.out else runner.ROOT / "results" / f"attribute_{a.name}_{b.name}"
     store = experiment_store(out, "attribute", args, a=a.name, b=b.name)
-    table = experiments.attribute(a, b, world, metrics, reps=args.reps, seed=args.seed,
-                                  days=args.days, workers=args.workers, store=store)
+    with executor_for(args) as executor:
+        table = experiments.attribute(a, b, world, metrics, reps=args.reps, seed=args.seed,
+                                      days=args.days, workers=args.workers, store=store,
+                                      executor=executor)
     runner.write_table(out / "attribution.csv", table)
     print(f"What makes the difference from {a.variant.title} to {b.variant.title} "
           f"(Shapley values over clause groups, {args.reps} replication(s), same cases):\n")

@@ -77,11 +77,14 @@ def safe_run(task: Task) -> dict[str, Any]:
 
 def execute(tasks: Sequence[Task], workers: int = 1, executor: Executor | None = None,
             store: ShardStore | None = None) -> list[dict[str, Any]]:
-    """Summaries of ``tasks``, in task order, on ``executor`` or ``workers`` local processes.
+    """Summaries of ``tasks``, in task order, on ``executor`` (any ``concurrent.futures``
+    executor, or a ``distributed.Client``) or on ``workers`` local processes.
 
     With a ``store``, finished runs are saved as they complete and runs already there are not
     run again. A progress bar shows on a terminal.
     """
+    if hasattr(executor, "get_executor"):  # a dask.distributed Client
+        executor = executor.get_executor()
     keys = [ShardStore.key(t) for t in tasks] if store else []
     found = store.load() if store else {}
     results: list[dict[str, Any] | None] = [found.get(k) for k in keys] or [None] * len(tasks)

@@ -150,3 +150,18 @@ def test_a_failing_run_is_recorded_and_the_experiment_goes_on(un, small_world,
     failed = table[table["error"].notna()]
     assert list(failed["seed"]) == [2] and "worker died" in failed["error"].iloc[0]
     assert table.loc[table["error"].isna(), "data_loss"].notna().all()
+
+
+def test_a_dask_cluster_gives_the_same_table(un, small_world) -> None:
+    distributed = pytest.importorskip("distributed")
+    other = variant_data()
+    other["variant"]["name"] = "longer_period"
+    set_value(other, "preservation.min_days", 180)
+    variants = [un, make_variant(other)]
+    local = experiments.compare(variants, small_world, reps=2, seed=8, days=200)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        on_dask = experiments.compare(variants, small_world, reps=2, seed=8, days=200,
+                                      executor=client)
+    pd.testing.assert_frame_equal(local, on_dask)
