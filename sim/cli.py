@@ -13,6 +13,7 @@ from pathlib import Path
 from . import designs, experiments, matrix, report, runner
 from .inputs import InputError
 from .provisions import Variant, load_variant
+from .sensitivity import load_params
 from .store import ShardStore
 from .world import DEFAULT_WORLD, load_world
 
@@ -69,14 +70,20 @@ def parser() -> argparse.ArgumentParser:
                        help="e.g. preservation.min_days=0:360:30, "
                             "world.central_authorities.staff=10,30, "
                             "mla.refusal_grounds.political_offence=on,off")
+    sweep.add_argument("--design", default="factorial",
+                       help="factorial (default), lhs:N or sobol:N (ranges low,high)")
+    sens = sub.add_parser("sensitivity", help="Sobol or Morris indices of data loss, latency")
+    sens.add_argument("variant", help="variant file or name")
+    sens.add_argument("--params", required=True, help="TOML file of parameters and ranges")
     attribute = sub.add_parser("attribute", help="which clause groups make the difference")
     attribute.add_argument("a", help="variant A (the baseline)")
     attribute.add_argument("b", help="variant B")
-    for p_ in (compare, sweep, attribute):
+    for p_ in (compare, sweep, sens, attribute):
         p_.add_argument("--executor", metavar="dask://HOST:PORT",
                         help="run on a Dask cluster instead of local processes")
-    for p_ in (sweep, attribute):
-        p_.add_argument("--reps", type=positive, default=3, help="replications (default 3)")
+    sweep.add_argument("--reps", type=positive, default=3, help="replications (default 3)")
+    attribute.add_argument("--reps", type=positive, default=3, help="replications (default 3)")
+    for p_ in (sweep, sens, attribute):
         p_.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
         p_.add_argument("--days", type=positive, default=runner.DEFAULT_DAYS,
                         help=f"horizon in days (default {runner.DEFAULT_DAYS})")
@@ -115,8 +122,9 @@ def experiment_store(out: Path, design: str, args: argparse.Namespace,
                      **details: object) -> ShardStore:
     """The experiment's shard store, with a manifest of what it runs and with what."""
     store = ShardStore(out)
-    manifest = {"design": design, **details, "seed": args.seed, "reps": args.reps,
-                "replication_seeds": [args.seed + k for k in range(args.reps)],
+    reps = getattr(args, "reps", 1)
+    manifest = {"design": design, **details, "seed": args.seed, "reps": reps,
+                "replication_seeds": [args.seed + k for k in range(reps)],
                 "days": args.days, "world": args.world, "workers": args.workers,
                 "packages": runner.package_versions(), "git_revision": runner.git_revision()}
     runner.write_text(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
@@ -161,14 +169,17 @@ def cmd_sweep(args: argparse.Namespace) -> None:
     variant, world = load_variant(variant_path(args.variant)), load_world(Path(args.world))
     settings = [designs.parse_set(s) for s in args.set]
     out = Path(args.out) if args.out else runner.ROOT / "results" / f"sweep_{variant.name}"
-    store = experiment_store(out, "sweep", args, variant=variant.name, set=args.set)
+    store = experiment_store(out, args.design, args, variant=variant.name, set=args.set)
     with executor_for(args) as executor:
         table = experiments.sweep(variant, world, settings, reps=args.reps, seed=args.seed,
-                                  days=args.days, workers=args.workers, store=store,
-                                  executor=executor)
+                                  days=args.days, workers=args.workers, design=args.design,
+                                  store=store, executor=executor)
     runner.write_table(out / "sweep.csv", table)
     params = [path for path, _ in settings]
     means = table.groupby(params, sort=False)[list(report.COMPARE)].mean().reset_index()
+    if args.design != "factorial":  # sampled points: show the range of outcomes instead
+        means = means.describe().loc[["min", "50%", "max"]].rename_axis("").reset_index()
+        params = [""]
     print(f"{variant.variant.title}: {len(means)} point(s) x {args.reps} replication(s), "
           f"seeds {args.seed}..{args.seed + args.reps - 1}, {args.days} days\n")
     print(report.table_text(means, params))
@@ -192,6 +203,23 @@ def cmd_attribute(args: argparse.Namespace) -> None:
     print(f"\nWrote {out / 'attribution.csv'}")
 
 
+def cmd_sensitivity(args: argparse.Namespace) -> None:
+    variant, world = load_variant(variant_path(args.variant)), load_world(Path(args.world))
+    params = load_params(args.params)
+    out = Path(args.out) if args.out else runner.ROOT / "results" / f"sensitivity_{variant.name}"
+    store = experiment_store(out, params.method, args, variant=variant.name,
+                             params=str(args.params))
+    with executor_for(args) as executor:
+        table = experiments.study(variant, world, params, list(report.ATTRIBUTED),
+                                  seed=args.seed, days=args.days, workers=args.workers,
+                                  store=store, executor=executor)
+    runner.write_table(out / "indices.csv", table)
+    print(f"{variant.variant.title}: {params.method} indices over {len(params.params)} "
+          f"parameter(s), seed {args.seed}, {args.days} days\n")
+    print(report.indices_text(table))
+    print(f"\nWrote {out / 'indices.csv'}")
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     vpath, wpath = variant_path(args.variant), Path(args.world)
     variant, world = load_variant(vpath), load_world(wpath)
@@ -212,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         commands = {"run": cmd_run, "variants": cmd_variants, "compare": cmd_compare,
-                    "sweep": cmd_sweep, "attribute": cmd_attribute}
+                    "sweep": cmd_sweep, "sensitivity": cmd_sensitivity,
+                    "attribute": cmd_attribute}
         commands[args.command](args)
     except InputError as e:
         print(f"coopsim: error: {e}", file=sys.stderr)

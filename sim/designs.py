@@ -1,9 +1,10 @@
 """Changing a variant or a world by dotted path: sweeps and clause-group hybrids.
 
 Paths name a provision (``preservation.min_days``), a world figure
-(``world.central_authorities.staff``) or one refusal ground in a list
-(``mla.refusal_grounds.political_offence``, values ``on``/``off``). Values are a range
-``start:stop:step`` (stop included) or a comma list.
+(``world.central_authorities.staff``, ``world.cases.age_days.mean``) or one refusal ground in a
+list (``mla.refusal_grounds.political_offence``, values ``on``/``off``). Values are a grid
+``start:stop:step`` (stop included), a range ``low:high`` (for sampled designs) or a comma
+list.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ GROUND_NAMES = {g.value for g in Ground}
 
 def parse_values(text: str) -> list[Any]:
     """``0:360:30`` -> 0, 30, ..., 360; ``a,b`` -> [a, b] (numbers, booleans, on/off, names)."""
+    if text.count(":") == 1:  # a range low:high, for sampled designs
+        return [float(x) for x in text.split(":")]
     if text.count(":") == 2:
         start, stop, step = (float(x) for x in text.split(":"))
         if step <= 0 or stop < start:
@@ -69,23 +72,59 @@ def apply(variant: dict, world: dict, path: str, value: Any) -> None:
         grounds = [g for g in node["value"] if g != leaf]
         node["value"] = [*grounds, leaf] if value else grounds
     elif isinstance(node.get(leaf), dict) and "value" in node[leaf]:
+        old = node[leaf]["value"]
+        if isinstance(old, int) and not isinstance(old, bool) and isinstance(value, float):
+            value = round(value)  # sampled designs give floats; counts stay whole
         node[leaf] = {**node[leaf], "value": value}
+    elif isinstance(node.get(leaf), int | float) and not isinstance(node.get(leaf), bool):
+        node[leaf] = value  # a distribution's parameter, e.g. cases.age_days.mean
     else:
         raise InputError("--set", path, "not a provision, a world figure or a listed ground")
+
+
+def parse_design(text: str) -> tuple[str, int]:
+    """``factorial``, ``lhs:N`` or ``sobol:N``."""
+    kind, _, n = text.partition(":")
+    if kind == "factorial" and not n:
+        return kind, 0
+    if kind in ("lhs", "sobol") and n.isdigit() and int(n) > 0:
+        return kind, int(n)
+    raise InputError("--design", text, "expected factorial, lhs:N or sobol:N")
+
+
+def bounds(path: str, values: list[Any]) -> tuple[float, float]:
+    """The range ``low:high`` of a sampled parameter."""
+    if len(values) == 2 and all(isinstance(v, int | float) for v in values) \
+            and values[0] < values[1]:
+        return float(values[0]), float(values[1])
+    raise InputError("--set", path, "a sampled design needs a range low,high")
+
+
+def sampled(variant: dict, world: dict, paths: list[str],
+            rows: np.ndarray) -> list[tuple[dict, dict, dict]]:
+    """One (parameters, variant data, world data) per row of a parameter sample."""
+    return points(variant, world, paths, [tuple(float(x) for x in row) for row in rows])
 
 
 def factorial(variant: dict, world: dict,
               settings: list[tuple[str, list[Any]]]) -> list[tuple[dict, dict, dict]]:
     """Every combination of the settings: (parameters, variant data, world data)."""
-    points = []
-    for combo in itertools.product(*(values for _, values in settings)):
+    combos = list(itertools.product(*(values for _, values in settings)))
+    return points(variant, world, [path for path, _ in settings], combos)
+
+
+def points(variant: dict, world: dict, paths: list[str],
+           combos: list[tuple[Any, ...]]) -> list[tuple[dict, dict, dict]]:
+    """Variant and world data with each combination of values set at ``paths``."""
+    out = []
+    for combo in combos:
         v, w = copy.deepcopy(variant), copy.deepcopy(world)
         params = {}
-        for (path, _), value in zip(settings, combo, strict=True):
+        for path, value in zip(paths, combo, strict=True):
             apply(v, w, path, value)
             params[path] = value
-        points.append((params, v, w))
-    return points
+        out.append((params, v, w))
+    return out
 
 
 # Clause groups for attribution: which provisions move together.

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from . import designs
+from . import designs, sensitivity
 from .inputs import validate
 from .model import CooperationModel
 from .provisions import Variant
@@ -177,11 +177,22 @@ def _bootstrap(diff: np.ndarray, rng: np.random.Generator) -> tuple[float, float
 
 
 def sweep(variant: Variant, world: World, settings: list[tuple[str, list]], *, reps: int = 1,
-          seed: int = 1, days: int = DEFAULT_DAYS, workers: int = 1,
+          seed: int = 1, days: int = DEFAULT_DAYS, workers: int = 1, design: str = "factorial",
           executor: Executor | None = None, store: ShardStore | None = None) -> pd.DataFrame:
-    """Full factorial over ``settings`` (dotted path, values): one row per point and replication."""
-    points = designs.factorial(variant.model_dump(mode="json"), world.model_dump(mode="json"),
-                               settings)
+    """Vary ``settings`` (dotted path, values): one row per point and replication.
+
+    ``design`` is ``factorial`` (every combination of the values), or ``lhs:N`` / ``sobol:N``
+    (N points sampled from each setting's range ``low,high``).
+    """
+    dv, dw = variant.model_dump(mode="json"), world.model_dump(mode="json")
+    kind, n = designs.parse_design(design)
+    if kind == "factorial":
+        points = designs.factorial(dv, dw, settings)
+    else:
+        paths = [path for path, _ in settings]
+        prob = sensitivity.problem(paths, [designs.bounds(p, v) for p, v in settings])
+        rows = sensitivity.sample(prob, "sobol" if kind == "sobol" else "lhs", n, seed)
+        points = designs.sampled(dv, dw, paths, rows)
     for params, v, w in points:  # every point is checked before anything runs
         where = "--set " + ", ".join(f"{k}={val}" for k, val in params.items())
         validate(Variant, v, where)
@@ -232,3 +243,27 @@ def attribute(a: Variant, b: Variant, world: World, metrics: Sequence[str], *, r
     total = value[frozenset(groups)] - value[frozenset()]
     rows.append({"group": "total", **dict(zip(metrics, total, strict=True))})
     return pd.DataFrame(rows)
+
+
+def study(variant: Variant, world: World, params: sensitivity.ParamsFile,
+          outputs: Sequence[str], *, seed: int = 1, days: int = DEFAULT_DAYS, workers: int = 1,
+          executor: Executor | None = None, store: ShardStore | None = None) -> pd.DataFrame:
+    """Sobol or Morris indices of ``outputs`` for the uncertain parameters in ``params``.
+
+    Every sample point runs with the same seed, so the indices measure the parameters, not
+    the noise between cases (common random numbers).
+    """
+    paths = list(params.params)
+    prob = sensitivity.problem(paths, [params.params[p].bounds for p in paths])
+    dv, dw = variant.model_dump(mode="json"), world.model_dump(mode="json")
+
+    def evaluate(rows: np.ndarray) -> np.ndarray:
+        points = designs.sampled(dv, dw, paths, rows)
+        for _, v, w in points:
+            validate(Variant, v, "sensitivity point")
+            validate(World, w, "sensitivity point")
+        summaries = execute([Task(v, w, seed, days) for _, v, w in points], workers,
+                            executor, store)
+        return np.array([[s.get(o, np.nan) for o in outputs] for s in summaries])
+
+    return sensitivity.indices(prob, params.method, params.samples, seed, evaluate, outputs)

@@ -128,3 +128,18 @@ def attribution_text(frame: pd.DataFrame) -> str:
             cells.append(("+" if value > 0 else "") + text)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def indices_text(frame: pd.DataFrame) -> str:
+    """Sensitivity indices, ranked, one block per output."""
+    lines = []
+    for output, group in frame.groupby("output", sort=False):
+        label = ATTRIBUTED.get(output, output)
+        cols = [c for c in group.columns if c not in ("parameter", "output")]
+        lines += [f"{label}:", "| parameter | " + " | ".join(cols) + " |",
+                  "|---|" + "---|" * len(cols)]
+        for _, row in group.iterrows():
+            lines.append(f"| {row['parameter']} | " + " | ".join(f"{row[c]:.3f}" for c in cols)
+                         + " |")
+        lines.append("")
+    return "\n".join(lines).rstrip()

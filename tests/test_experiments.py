@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import make_variant, set_value, variant_data
 
-from sim import designs, experiments
+from sim import designs, experiments, sensitivity
 from sim.inputs import InputError
 from sim.store import ShardStore
 
@@ -165,3 +166,34 @@ def test_a_dask_cluster_gives_the_same_table(un, small_world) -> None:
         on_dask = experiments.compare(variants, small_world, reps=2, seed=8, days=200,
                                       executor=client)
     pd.testing.assert_frame_equal(local, on_dask)
+
+
+def ishigami(x: np.ndarray, a: float = 7.0, b: float = 0.1) -> np.ndarray:
+    return np.sin(x[:, 0]) + a * np.sin(x[:, 1]) ** 2 + b * x[:, 2] ** 4 * np.sin(x[:, 0])
+
+
+def test_sobol_indices_of_the_ishigami_function() -> None:
+    """Known indices (Saltelli et al. 2008), through the code path the simulator uses."""
+    prob = sensitivity.problem(["x1", "x2", "x3"], [(-np.pi, np.pi)] * 3)
+    table = sensitivity.indices(prob, "sobol", 1024, 1, ishigami, ["y"]).set_index("parameter")
+    assert table.loc["x1", "S1"] == pytest.approx(0.314, abs=0.03)
+    assert table.loc["x2", "S1"] == pytest.approx(0.442, abs=0.03)
+    assert table.loc["x3", "S1"] == pytest.approx(0.0, abs=0.03)
+    assert table.loc["x1", "ST"] == pytest.approx(0.558, abs=0.03)
+    assert table.loc["x3", "ST"] == pytest.approx(0.244, abs=0.03)
+    assert list(table.index) == ["x1", "x2", "x3"]  # ranked by total index
+
+
+def test_sampled_sweep_and_a_simulator_sensitivity_study(un, small_world) -> None:
+    settings = [designs.parse_set("preservation.min_days=0:365"),
+                designs.parse_set("world.central_authorities.staff=1:30")]
+    table = experiments.sweep(un, small_world, settings, reps=2, seed=1, days=150,
+                              design="lhs:3")
+    assert len(table) == 3 * 2
+    assert table["world.central_authorities.staff"].between(1, 30).all()
+    params = sensitivity.ParamsFile(method="morris", samples=4, params={
+        "preservation.min_days": sensitivity.Range(bounds=(0, 365)),
+        "world.cases.age_days.mean": sensitivity.Range(bounds=(30, 180))})
+    indices = experiments.study(un, small_world, params, ["data_loss"], seed=1, days=150)
+    assert set(indices["parameter"]) == set(params.params)
+    assert indices["mu_star"].notna().all()
