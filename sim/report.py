@@ -37,7 +37,7 @@ def cell(metric: str, value: float) -> str:
     if math.isnan(value):
         return "-"
     if metric.startswith(("latency", "backlog", "stage_", "refused_")):
-        return f"{value:,.0f}" if value >= 10 else f"{value:,.1f}"
+        return f"{value:,.0f}" if abs(value) >= 10 else f"{value:,.1f}"
     return f"{100 * value:.1f}%"
 
 
