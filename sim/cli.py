@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import designs, experiments, matrix, report, runner
+from . import designs, experiments, matrix, report, runner, sources
 from .inputs import InputError
 from .provisions import Variant, load_variant
 from .sensitivity import load_params
@@ -72,6 +72,11 @@ def parser() -> argparse.ArgumentParser:
                             "mla.refusal_grounds.political_offence=on,off")
     sweep.add_argument("--design", default="factorial",
                        help="factorial (default), lhs:N or sobol:N (ranges low,high)")
+    world_p = sub.add_parser("world", help="the world's figures with their sources")
+    world_p.add_argument("--world", default=str(DEFAULT_WORLD), help="world file")
+    world_p.add_argument("--sources", action="store_true",
+                         help="list every figure with its source (the default view)")
+    world_p.add_argument("--format", choices=("markdown", "csv"), default="markdown")
     sens = sub.add_parser("sensitivity", help="Sobol or Morris indices of data loss, latency")
     sens.add_argument("variant", help="variant file or name")
     sens.add_argument("--params", required=True, help="TOML file of parameters and ranges")
@@ -220,6 +225,20 @@ def cmd_sensitivity(args: argparse.Namespace) -> None:
     print(f"\nWrote {out / 'indices.csv'}")
 
 
+def cmd_world(args: argparse.Namespace) -> None:
+    world = load_world(Path(args.world))
+    frame = sources.table(world)
+    if args.format == "csv":
+        sys.stdout.write(frame.to_csv(index=False))
+        return
+    counts = frame["kind"].value_counts()
+    print(f"World '{world.world.name}': {world.world.description}\n\n"
+          f"{len(frame)} figures: {counts.get('sourced', 0)} sourced, "
+          f"{counts.get('assumption', 0)} assumptions\n")
+    print(matrix.markdown([["figure", "value", "source"],
+                           *frame[["figure", "value", "source"]].values.tolist()]))
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     vpath, wpath = variant_path(args.variant), Path(args.world)
     variant, world = load_variant(vpath), load_world(wpath)
@@ -240,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         commands = {"run": cmd_run, "variants": cmd_variants, "compare": cmd_compare,
-                    "sweep": cmd_sweep, "sensitivity": cmd_sensitivity,
+                    "sweep": cmd_sweep, "sensitivity": cmd_sensitivity, "world": cmd_world,
                     "attribute": cmd_attribute}
         commands[args.command](args)
     except InputError as e:
