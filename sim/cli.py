@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import designs, experiments, matrix, report, runner, sources
+from . import calibration, designs, experiments, matrix, report, runner, sources
 from .inputs import InputError
 from .provisions import Variant, load_variant
 from .sensitivity import load_params
@@ -77,6 +77,14 @@ def parser() -> argparse.ArgumentParser:
     world_p.add_argument("--sources", action="store_true",
                          help="list every figure with its source (the default view)")
     world_p.add_argument("--format", choices=("markdown", "csv"), default="markdown")
+    cal = sub.add_parser("calibrate", help="the status quo beside published figures")
+    cal.add_argument("--targets", default=str(SCENARIOS / "calibration" / "targets.toml"))
+    cal.add_argument("--world", default=str(DEFAULT_WORLD), help="world file")
+    cal.add_argument("--reps", type=positive, default=3, help="replications (default 3)")
+    cal.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    cal.add_argument("--days", type=positive, default=runner.DEFAULT_DAYS,
+                     help=f"horizon in days (default {runner.DEFAULT_DAYS})")
+    cal.add_argument("--out", help="output folder (default results/calibration/)")
     sens = sub.add_parser("sensitivity", help="Sobol or Morris indices of data loss, latency")
     sens.add_argument("variant", help="variant file or name")
     sens.add_argument("--params", required=True, help="TOML file of parameters and ranges")
@@ -239,6 +247,26 @@ def cmd_world(args: argparse.Namespace) -> None:
                            *frame[["figure", "value", "source"]].values.tolist()]))
 
 
+def cmd_calibrate(args: argparse.Namespace) -> None:
+    targets = calibration.load_targets(Path(args.targets))
+    variant, world = calibration.status_quo(targets, SCENARIOS, load_world(Path(args.world)))
+    table = calibration.calibrate(targets, variant, world, reps=args.reps, seed=args.seed,
+                                  days=args.days)
+    out = Path(args.out) if args.out else runner.ROOT / "results" / "calibration"
+    runner.write_table(out / "calibration.csv", table)
+    print(f"Status quo: {variant.variant.title}, "
+          f"{', '.join(f'{k} = {v}' for k, v in targets.status_quo.set.items())} "
+          f"({targets.status_quo.source}); {args.reps} replication(s), seed {args.seed}\n")
+    rows = [["target", "published", "tolerance", "simulated (10-90%)", "within", "source"]]
+    for _, r in table.iterrows():
+        rows.append([r["label"], f"{r['published']:g}", r["tolerance"],
+                     f"{r['simulated']:.2f} ({r['p10']:.2f}-{r['p90']:.2f})",
+                     "yes" if r["within"] else "NO", r["source"]])
+    print(matrix.markdown(rows))
+    print(f"\n{int(table['within'].sum())} of {len(table)} targets within tolerance. "
+          f"Wrote {out / 'calibration.csv'}")
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     vpath, wpath = variant_path(args.variant), Path(args.world)
     variant, world = load_variant(vpath), load_world(wpath)
@@ -260,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = {"run": cmd_run, "variants": cmd_variants, "compare": cmd_compare,
                     "sweep": cmd_sweep, "sensitivity": cmd_sensitivity, "world": cmd_world,
+                    "calibrate": cmd_calibrate,
                     "attribute": cmd_attribute}
         commands[args.command](args)
     except InputError as e:
