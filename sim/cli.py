@@ -36,6 +36,24 @@ def positive(text: str) -> int:
     return value
 
 
+def common(p: argparse.ArgumentParser, reps: int | None, out: str,
+           parallel: bool = False) -> None:
+    """The options every run-like command shares."""
+    p.add_argument("--world", default=str(DEFAULT_WORLD), help="world file")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    if reps is not None:
+        p.add_argument("--reps", type=positive, default=reps,
+                       help=f"replications (default {reps})")
+    p.add_argument("--days", type=positive, default=runner.DEFAULT_DAYS,
+                   help=f"horizon in days (default {runner.DEFAULT_DAYS})")
+    p.add_argument("--out", help=f"output folder (default {out})")
+    if parallel:
+        p.add_argument("--workers", type=positive, default=os.cpu_count() or 1,
+                       help="local worker processes (default: all cores)")
+        p.add_argument("--executor", metavar="dask://HOST:PORT",
+                       help="run on a Dask cluster instead of local processes")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="coopsim", description=(
         "Simulate how cybercrime treaties move electronic evidence across borders."))
@@ -43,12 +61,7 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run one treaty variant and write its results")
     run.add_argument("variant", nargs="?", default=str(DEFAULT_VARIANT),
                      help="variant file or name in scenarios/ (default: the UN Convention)")
-    run.add_argument("--world", default=str(DEFAULT_WORLD), help="world file")
-    run.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    run.add_argument("--reps", type=positive, default=1, help="replications (default 1)")
-    run.add_argument("--days", type=positive, default=runner.DEFAULT_DAYS,
-                     help=f"horizon in days (default {runner.DEFAULT_DAYS})")
-    run.add_argument("--out", help="output folder (default results/<variant>/)")
+    common(run, 1, "results/<variant>/")
     variants = sub.add_parser("variants", help="the provisions matrix, or one variant in full")
     variants.add_argument("name", nargs="?", help="show this variant (name or file) in full")
     variants.add_argument("--format", choices=("markdown", "csv"), default="markdown")
@@ -56,54 +69,32 @@ def parser() -> argparse.ArgumentParser:
     compare.add_argument("variants", nargs="*", help="variants (default: all in scenarios/)")
     compare.add_argument("--reference", default="un_convention_2024",
                          help="variant the differences are taken against")
-    compare.add_argument("--workers", type=positive, default=os.cpu_count() or 1,
-                         help="local worker processes (default: all cores)")
-    compare.add_argument("--world", default=str(DEFAULT_WORLD), help="world file")
-    compare.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    compare.add_argument("--reps", type=positive, default=1, help="replications (default 1)")
-    compare.add_argument("--days", type=positive, default=runner.DEFAULT_DAYS,
-                         help=f"horizon in days (default {runner.DEFAULT_DAYS})")
-    compare.add_argument("--out", help="output folder (default results/compare/)")
-    sweep = sub.add_parser("sweep", help="vary provisions or world figures (full factorial)")
+    common(compare, 1, "results/compare/", parallel=True)
+    sweep = sub.add_parser("sweep", help="vary provisions or world figures")
     sweep.add_argument("variant", help="variant file or name")
     sweep.add_argument("--set", action="append", required=True, metavar="PATH=VALUES",
                        help="e.g. preservation.min_days=0:360:30, "
                             "world.central_authorities.staff=10,30, "
                             "mla.refusal_grounds.political_offence=on,off")
     sweep.add_argument("--design", default="factorial",
-                       help="factorial (default), lhs:N or sobol:N (ranges low,high)")
-    world_p = sub.add_parser("world", help="the world's figures with their sources")
-    world_p.add_argument("--world", default=str(DEFAULT_WORLD), help="world file")
-    world_p.add_argument("--sources", action="store_true",
-                         help="list every figure with its source (the default view)")
-    world_p.add_argument("--format", choices=("markdown", "csv"), default="markdown")
-    cal = sub.add_parser("calibrate", help="the status quo beside published figures")
-    cal.add_argument("--targets", default=str(SCENARIOS / "calibration" / "targets.toml"))
-    cal.add_argument("--world", default=str(DEFAULT_WORLD), help="world file")
-    cal.add_argument("--reps", type=positive, default=3, help="replications (default 3)")
-    cal.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    cal.add_argument("--days", type=positive, default=runner.DEFAULT_DAYS,
-                     help=f"horizon in days (default {runner.DEFAULT_DAYS})")
-    cal.add_argument("--out", help="output folder (default results/calibration/)")
+                       help="factorial (default), lhs:N or sobol:N (ranges low:high)")
+    common(sweep, 3, "results/sweep_<variant>/", parallel=True)
     sens = sub.add_parser("sensitivity", help="Sobol or Morris indices of data loss, latency")
     sens.add_argument("variant", help="variant file or name")
     sens.add_argument("--params", required=True, help="TOML file of parameters and ranges")
+    common(sens, None, "results/sensitivity_<variant>/", parallel=True)
     attribute = sub.add_parser("attribute", help="which clause groups make the difference")
     attribute.add_argument("a", help="variant A (the baseline)")
     attribute.add_argument("b", help="variant B")
-    for p_ in (compare, sweep, sens, attribute):
-        p_.add_argument("--executor", metavar="dask://HOST:PORT",
-                        help="run on a Dask cluster instead of local processes")
-    sweep.add_argument("--reps", type=positive, default=3, help="replications (default 3)")
-    attribute.add_argument("--reps", type=positive, default=3, help="replications (default 3)")
-    for p_ in (sweep, sens, attribute):
-        p_.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-        p_.add_argument("--days", type=positive, default=runner.DEFAULT_DAYS,
-                        help=f"horizon in days (default {runner.DEFAULT_DAYS})")
-        p_.add_argument("--workers", type=positive, default=os.cpu_count() or 1,
-                        help="local worker processes (default: all cores)")
-        p_.add_argument("--world", default=str(DEFAULT_WORLD), help="world file")
-        p_.add_argument("--out", help="output folder (default under results/)")
+    common(attribute, 3, "results/attribute_<a>_<b>/", parallel=True)
+    world = sub.add_parser("world", help="the world's figures with their sources")
+    world.add_argument("--world", default=str(DEFAULT_WORLD), help="world file")
+    world.add_argument("--sources", action="store_true",
+                       help="list every figure with its source (the default view)")
+    world.add_argument("--format", choices=("markdown", "csv"), default="markdown")
+    cal = sub.add_parser("calibrate", help="the status quo beside published figures")
+    cal.add_argument("--targets", default=str(SCENARIOS / "calibration" / "targets.toml"))
+    common(cal, 3, "results/calibration/")
     return p
 
 
