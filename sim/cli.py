@@ -122,6 +122,11 @@ def executor_for(args: argparse.Namespace) -> Iterator[object | None]:
         yield client
 
 
+def out_dir(args: argparse.Namespace, name: str) -> Path:
+    """``--out``, or ``results/<name>/``."""
+    return Path(args.out) if args.out else runner.ROOT / "results" / name
+
+
 def experiment_store(out: Path, design: str, args: argparse.Namespace,
                      **details: object) -> ShardStore:
     """The experiment's shard store, with a manifest of what it runs and with what."""
@@ -152,7 +157,7 @@ def cmd_compare(args: argparse.Namespace) -> None:
     names = [v.name for v in variants]
     if args.reference not in names:
         raise InputError(args.reference, "--reference", "not among the compared variants")
-    out = Path(args.out) if args.out else runner.ROOT / "results" / "compare"
+    out = out_dir(args, "compare")
     store = experiment_store(out, "compare", args, variants=names)
     with executor_for(args) as executor:
         table = experiments.compare(variants, world, reps=args.reps, seed=args.seed,
@@ -172,7 +177,7 @@ def cmd_compare(args: argparse.Namespace) -> None:
 def cmd_sweep(args: argparse.Namespace) -> None:
     variant, world = load_variant(variant_path(args.variant)), load_world(Path(args.world))
     settings = [designs.parse_set(s) for s in args.set]
-    out = Path(args.out) if args.out else runner.ROOT / "results" / f"sweep_{variant.name}"
+    out = out_dir(args, f"sweep_{variant.name}")
     store = experiment_store(out, args.design, args, variant=variant.name, set=args.set)
     with executor_for(args) as executor:
         table = experiments.sweep(variant, world, settings, reps=args.reps, seed=args.seed,
@@ -194,7 +199,7 @@ def cmd_attribute(args: argparse.Namespace) -> None:
     a, b = load_variant(variant_path(args.a)), load_variant(variant_path(args.b))
     world = load_world(Path(args.world))
     metrics = list(report.ATTRIBUTED)
-    out = Path(args.out) if args.out else runner.ROOT / "results" / f"attribute_{a.name}_{b.name}"
+    out = out_dir(args, f"attribute_{a.name}_{b.name}")
     store = experiment_store(out, "attribute", args, a=a.name, b=b.name)
     with executor_for(args) as executor:
         table = experiments.attribute(a, b, world, metrics, reps=args.reps, seed=args.seed,
@@ -210,7 +215,7 @@ def cmd_attribute(args: argparse.Namespace) -> None:
 def cmd_sensitivity(args: argparse.Namespace) -> None:
     variant, world = load_variant(variant_path(args.variant)), load_world(Path(args.world))
     params = load_params(args.params)
-    out = Path(args.out) if args.out else runner.ROOT / "results" / f"sensitivity_{variant.name}"
+    out = out_dir(args, f"sensitivity_{variant.name}")
     store = experiment_store(out, params.method, args, variant=variant.name,
                              params=str(args.params))
     with executor_for(args) as executor:
@@ -243,7 +248,7 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
     variant, world = calibration.status_quo(targets, SCENARIOS, load_world(Path(args.world)))
     table = calibration.calibrate(targets, variant, world, reps=args.reps, seed=args.seed,
                                   days=args.days)
-    out = Path(args.out) if args.out else runner.ROOT / "results" / "calibration"
+    out = out_dir(args, "calibration")
     runner.write_table(out / "calibration.csv", table)
     print(f"Status quo: {variant.variant.title}, "
           f"{', '.join(f'{k} = {v}' for k, v in targets.status_quo.set.items())} "
@@ -263,7 +268,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     variant, world = load_variant(vpath), load_world(wpath)
     results = runner.replicate(variant, world, args.seed, args.reps, args.days)
     table = runner.summary_table(results, args.seed)
-    out = Path(args.out) if args.out else runner.ROOT / "results" / variant.name
+    out = out_dir(args, variant.name)
     runner.write_outputs(out, results, table,
                          runner.manifest(vpath, wpath, args.seed, args.reps, args.days))
     print(report.summary_text(
