@@ -12,6 +12,7 @@ from sim.summary import summarize
 from sim.vocabulary import (
     OUTCOME_NAMES,
     Channel,
+    DataType,
     DualCriminality,
     EmergencyRoute,
     Ground,
@@ -53,6 +54,15 @@ def scenarios(draw: st.DrawFn):
     if route is EmergencyRoute.URGENT_MLA and not v["mla"]["available"]["value"]:
         route = EmergencyRoute.NONE
     set_value(v, "emergency.route", route.value)
+    if draw(st.booleans()):  # orders straight to providers (EU e-evidence, Budapest 2AP)
+        v["direct_request"] = {
+            "available": {"value": True, "status": "assumption", "note": "test"},
+            "data_types": {"value": draw(subsets(DataType)), "status": "assumption",
+                           "note": "test"},
+            "deadline_days": {"value": draw(st.sampled_from([1, 10, 30])),
+                              "status": "assumption", "note": "test"},
+            "emergency_days": {"value": 0.33, "status": "assumption", "note": "test"},
+        }
     w = world_data(cases_per_year=draw(st.sampled_from([50, 150])))
     share = st.sampled_from([0.0, 0.3, 1.0])
     for key in ("party_share", "bilateral_share_same_region", "bilateral_share_other_region",
@@ -69,6 +79,7 @@ def scenarios(draw: st.DrawFn):
     set_value(w, "cases.emergency_share", draw(share))
     set_value(w, "central_authorities.more_info_share", draw(share))
     set_value(w, "central_authorities.postpone_share", draw(share))
+    set_value(w, "direct_requests.compliance_share", draw(share))
     days = draw(st.sampled_from([120, 400]))
     seed = draw(st.integers(0, 2**31))
     return make_variant(v), make_world(w), days, seed
