@@ -87,7 +87,8 @@ def execute(tasks: Sequence[Task], workers: int = 1, executor: Executor | None =
         executor = executor.get_executor()
     keys = [ShardStore.key(t) for t in tasks] if store else []
     found = store.load() if store else {}
-    results: list[dict[str, Any] | None] = [found.get(k) for k in keys] or [None] * len(tasks)
+    results: list[dict[str, Any] | None] = [found.get(k) for k in keys] if store \
+        else [None] * len(tasks)
     pending = [i for i, r in enumerate(results) if r is None]
     bar = tqdm(total=len(tasks), initial=len(tasks) - len(pending), unit="run",
                disable=not sys.stderr.isatty(), file=sys.stderr)
@@ -176,6 +177,15 @@ def _bootstrap(diff: np.ndarray, rng: np.random.Generator) -> tuple[float, float
     return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
 
 
+def checked(points: list[tuple[dict, dict, dict]]) -> list[tuple[dict, dict, dict]]:
+    """Validate every (parameters, variant data, world data) point before anything runs."""
+    for params, v, w in points:
+        where = "--set " + ", ".join(f"{k}={val}" for k, val in params.items())
+        validate(Variant, v, where)
+        validate(World, w, where)
+    return points
+
+
 def sweep(variant: Variant, world: World, settings: list[tuple[str, list]], *, reps: int = 1,
           seed: int = 1, days: int = DEFAULT_DAYS, workers: int = 1, design: str = "factorial",
           executor: Executor | None = None, store: ShardStore | None = None) -> pd.DataFrame:
@@ -193,11 +203,7 @@ def sweep(variant: Variant, world: World, settings: list[tuple[str, list]], *, r
         prob = sensitivity.problem(paths, [designs.bounds(p, v) for p, v in settings])
         rows = sensitivity.sample(prob, "sobol" if kind == "sobol" else "lhs", n, seed)
         points = designs.sampled(dv, dw, paths, rows)
-    for params, v, w in points:  # every point is checked before anything runs
-        where = "--set " + ", ".join(f"{k}={val}" for k, val in params.items())
-        validate(Variant, v, where)
-        validate(World, w, where)
-    tasks = [Task(v, w, seed + k, days) for _, v, w in points for k in range(reps)]
+    tasks = [Task(v, w, seed + k, days) for _, v, w in checked(points) for k in range(reps)]
     summaries = execute(tasks, workers, executor, store)
     rows = [{**params, "rep": k, "seed": seed + k, **summaries[i * reps + k]}
             for i, (params, _, _) in enumerate(points) for k in range(reps)]
@@ -258,10 +264,7 @@ def study(variant: Variant, world: World, params: sensitivity.ParamsFile,
     dv, dw = variant.model_dump(mode="json"), world.model_dump(mode="json")
 
     def evaluate(rows: np.ndarray) -> np.ndarray:
-        points = designs.sampled(dv, dw, paths, rows)
-        for _, v, w in points:
-            validate(Variant, v, "sensitivity point")
-            validate(World, w, "sensitivity point")
+        points = checked(designs.sampled(dv, dw, paths, rows))
         summaries = execute([Task(v, w, seed, days) for _, v, w in points], workers,
                             executor, store)
         return np.array([[s.get(o, np.nan) for o in outputs] for s in summaries])

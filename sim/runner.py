@@ -90,14 +90,8 @@ def write_outputs(out: Path, results: list[RunResult], table: pd.DataFrame,
 
 
 def write_table(path: Path, frame: pd.DataFrame) -> None:
-    """Write a CSV atomically: a temporary file beside it, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    try:
-        frame.to_csv(partial, index=False)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
+    """Write a CSV atomically."""
+    write_text(path, frame.to_csv(index=False))
 
 
 def manifest(variant_path: Path, world_path: Path, seed: int, reps: int, days: int) -> dict:
@@ -122,8 +116,11 @@ def write_text(path: Path, text: str) -> None:
     """Write a text file atomically: a temporary file beside it, then a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    partial.write_text(text)
-    partial.replace(path)
+    try:
+        partial.write_text(text)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _sha256(path: Path) -> str:
