@@ -68,6 +68,7 @@ class Request:
     consult_days: float
     rescued: bool  # an intended refusal turns into a conditional grant after consultation
     extension_granted: bool
+    asks_preservation: bool  # the requester asks for expedited preservation first
     execute_days: float
     emergency_days: float
     direct_complies: bool  # the provider answers a direct order in time
@@ -185,6 +186,8 @@ class CaseBook:
         rescued = self.u("rescued", rows) < ca.consult_rescue_share.value
         extended = self.u("extension", rows) < ca.extension_grant_share.value
         complies = self.u("direct", rows) < w.direct_requests.compliance_share.value
+        asks = self.u("asks_preservation", rows) < np.array(
+            [c.preservation_share.value[t] for t in DATA_TYPES])[data_type]
 
         case_of = np.repeat(np.arange(n), H)
         hop_of = np.tile(np.arange(H), n)
@@ -201,7 +204,7 @@ class CaseBook:
             col(d["locate"]), col(d["poc"]), col(d["preserve"]), col(d["draft"]),
             col(d["urgent_draft"]), map(tuple, col(transmit)), map(tuple, col(back)),
             col(d["review"]), col(more_info), col(d["reply"]), col(postpone), col(d["postpone"]),
-            col(d["consult"]), col(rescued), col(extended), col(d["execute"]),
+            col(d["consult"]), col(rescued), col(extended), col(asks), col(d["execute"]),
             col(d["emergency"]), col(complies), strict=True)
         firsts: list[Request] = []
         prev: Request | None = None
@@ -252,5 +255,5 @@ _STREAM_NAMES = (
     "days.urgent_draft", "days.review", "days.reply", "days.postpone", "days.consult",
     "days.preserve", "days.execute", "days.emergency", *(f"transmit.{c}" for c in CHANNELS),
     *(f"return.{c}" for c in CHANNELS), "more_info", "postpone", "rescued", "extension",
-    "direct",
+    "direct", "asks_preservation",
 )

@@ -102,8 +102,8 @@ def request_life(m: CooperationModel, r: Request, route: Route) -> Generator[sim
         yield env.timeout(r.return_days[route.mla.urgent_channel])
         return obtained(m, r)
 
-    # 2. Expedited preservation, where a regime provides it.
-    p = route.preservation
+    # 2. Expedited preservation, where a regime provides it and the requester asks for it.
+    p = route.preservation if r.asks_preservation else None
     deletion = r.deleted_at
     if p is not None:
         m.enter(r, S.PRESERVATION_REQUEST)

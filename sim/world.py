@@ -105,6 +105,7 @@ class Cases(Strict):
     offence_mix: Param[dict[Offence, Share]]
     data_type_mix: Param[dict[DataType, Share]]
     emergency_share: Param[Share]
+    preservation_share: Param[dict[DataType, Share]]  # requests that ask for preservation first
     age_days: Dist
     next_hop_share: Param[Share]
     max_hops: Param[Annotated[int, Field(ge=1, le=10)]]
@@ -115,6 +116,9 @@ class Cases(Strict):
             mix = getattr(self, name).value
             if abs(sum(mix.values()) - 1) > 1e-9:
                 raise FieldProblem(f"{name}.value", "shares must sum to 1")
+        missing = [t.value for t in DataType if t not in self.preservation_share.value]
+        if missing:
+            raise FieldProblem("preservation_share.value", f"missing {', '.join(missing)}")
         return self
 
 

@@ -24,7 +24,7 @@ def survives(t: float) -> float:
     return math.exp(-t / RETENTION) * RETENTION / (RETENTION + AGE)
 
 
-def two_state_world():
+def two_state_world(asks_preservation: float = 1.0):
     w = world_data(cases_per_year=N_CASES)
     w["states"]["roster"] = w["states"]["roster"][:2]  # USA and IRL
     provider = {**w["providers"][0], "home": "IRL"}
@@ -42,6 +42,8 @@ def two_state_world():
     for key in ("next_hop_share", "emergency_share"):
         set_value(w, f"cases.{key}", 0.0)
     set_value(w, "cases.max_hops", 1)
+    set_value(w, "cases.preservation_share",
+              dict.fromkeys(("subscriber", "traffic", "content"), asks_preservation))
     for key in ("bilateral_share_same_region", "bilateral_share_other_region",
                 "letters_rogatory_acceptance"):  # no fallback regime: the treaty alone
         set_value(w, f"states.{key}", 0.0)
@@ -103,3 +105,13 @@ def test_without_preservation_data_must_outlive_the_whole_mla(world) -> None:
     executed_at = POC + DRAFT + TRANSMIT + REVIEW + EXECUTE
     within_99(s["loss_before_preservation"], 1 - survives(executed_at), s["decided"])
     assert s["latency_median"] == pytest.approx(executed_at + TRANSMIT)
+
+
+def test_requests_without_preservation_mix_in_at_their_share() -> None:
+    share = 0.4
+    s = run_one(variant(True, 10_000), two_state_world(share), seed=6, days=600).summary
+    lost_preserving = 1 - survives(2 * POC + PRESERVE)
+    lost_not = 1 - survives(POC + DRAFT + TRANSMIT + REVIEW + EXECUTE)
+    within_99(s["loss_before_preservation"],
+              share * lost_preserving + (1 - share) * lost_not, s["decided"])
+    assert s["loss_after_lapse"] == 0

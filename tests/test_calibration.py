@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim import calibration
+from sim.world import DEFAULT_WORLD, load_world
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ROOT / "scenarios" / "calibration" / "targets.toml"
@@ -20,3 +21,11 @@ def test_every_target_is_set_beside_the_model(small_world) -> None:
     assert table["within"].dtype == bool
     age = table.set_index("target").loc["age_share_3_months", "simulated"]
     assert abs(age - 0.70) < 0.05  # the exponential age fit reproduces its own source
+
+
+def test_default_world_reproduces_every_published_target() -> None:
+    targets = calibration.load_targets(TARGETS)
+    variant, world = calibration.status_quo(targets, ROOT / "scenarios", load_world(DEFAULT_WORLD))
+    table = calibration.calibrate(targets, variant, world, reps=1, seed=11, days=1095)
+    outside = table.loc[~table["within"], ["target", "simulated", "tolerance"]]
+    assert outside.empty, outside.to_string()
