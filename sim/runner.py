@@ -19,7 +19,7 @@ from .provisions import Variant
 from .summary import summarize
 from .world import World
 
-DEFAULT_DAYS = 1095  # three years: needs arise in the first, most requests end by the third
+DEFAULT_DAYS = 1825  # five years: needs arise in the first; all but a few requests end by the fifth
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim import calibration
+from sim.runner import DEFAULT_DAYS
 from sim.world import DEFAULT_WORLD, load_world
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +27,6 @@ def test_every_target_is_set_beside_the_model(small_world) -> None:
 def test_default_world_reproduces_every_published_target() -> None:
     targets = calibration.load_targets(TARGETS)
     variant, world = calibration.status_quo(targets, ROOT / "scenarios", load_world(DEFAULT_WORLD))
-    table = calibration.calibrate(targets, variant, world, reps=1, seed=11, days=1095)
+    table = calibration.calibrate(targets, variant, world, reps=1, seed=11, days=DEFAULT_DAYS)
     outside = table.loc[~table["within"], ["target", "simulated", "tolerance"]]
     assert outside.empty, outside.to_string()
