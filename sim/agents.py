@@ -48,7 +48,11 @@ class CentralAuthority(mesa.Agent):
         self.state = state
         self.staff = staff
         self.desk = simpy.PriorityResource(model.env, staff) if staff else None
-        self.backlog = 0  # files waiting or under review
+
+    @property
+    def backlog(self) -> int:
+        """Files waiting or under review (kept by the model, one counter per State)."""
+        return self.model.backlog[self.state.index]
 
 
 class PointOfContact(mesa.Agent):

@@ -61,7 +61,7 @@ def run_task(task: Task) -> dict[str, float]:
     world = validate(World, task.world, "<task world>")
     model = CooperationModel(variant, world, task.seed)
     model.run(task.days)
-    return summarize(model.log, np.asarray(model.datacollector.model_vars["backlog"]))
+    return summarize(model.log, model.backlog_series())
 
 
 AFTER_RESULT: Callable[[int], None] | None = None  # test hook: called after each saved run

@@ -138,7 +138,7 @@ def request_life(m: CooperationModel, r: Request, route: Route) -> Generator[sim
     ca = target.central_authority
     for review_round in (1, 2):
         m.enter(r, S.QUEUE)
-        ca.backlog += 1
+        m.backlog[r.requested] += 1
         if ca.desk is None:
             m.enter(r, S.REVIEW)
             yield env.timeout(r.review_days)
@@ -147,7 +147,7 @@ def request_life(m: CooperationModel, r: Request, route: Route) -> Generator[sim
                 yield slot
                 m.enter(r, S.REVIEW)
                 yield env.timeout(r.review_days)
-        ca.backlog -= 1
+        m.backlog[r.requested] -= 1
         if review_round == 2 or not r.more_info:
             break
         m.enter(r, S.MORE_INFO)

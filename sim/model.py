@@ -28,6 +28,9 @@ CLOSING_RESULT = {
 BACKLOG_BY_STATE = "backlog_by_state"
 REGIME_CODE = {name: i for i, name in enumerate(RequestTable.REGIMES)}
 OPEN_STAGES = tuple(s for s in Stage if s not in (Stage.HOLD, Stage.DISCLOSURE, Stage.OUTCOME))
+DAILY = "daily"
+DAILY_COLUMNS = ("created", "open", "backlog", *(f"open_{STAGE_NAMES[s]}" for s in OPEN_STAGES),
+                 *OUTCOME_NAMES)
 
 
 class CooperationModel(mesa.Model):
@@ -48,26 +51,30 @@ class CooperationModel(mesa.Model):
         self.open: dict[int, Request] = {}
         self.open_by_stage = [0] * len(Stage)
         self.outcomes = [0] * len(Outcome)
+        self.backlog: list[int] = []  # files waiting or under review, per State
         self._build_states(streams)
         self._build_providers()
         self.router = self._build_router(streams)
         self.casebook = self._build_casebook(streams)
         self.env.process(self._arrivals())
-        reporters = {"created": "created", "open": lambda m: len(m.open),
-                     "backlog": lambda m: sum(ca.backlog for ca in m.central_authorities)}
-        for s in OPEN_STAGES:
-            reporters[f"open_{STAGE_NAMES[s]}"] = lambda m, s=s: m.open_by_stage[s]
-        for o in Outcome:
-            reporters[OUTCOME_NAMES[o]] = lambda m, o=o: m.outcomes[o]
-        # one compact array a day rather than a record per central authority per day
-        reporters[BACKLOG_BY_STATE] = lambda m: np.fromiter(
-            (ca.backlog for ca in m.central_authorities), np.int32, len(m.states))
+        # two reporters a day: the counts in one array, and the backlog of every State
+        reporters = {DAILY: lambda m: np.array(
+            [m.created, len(m.open), sum(m.backlog), *(m.open_by_stage[s] for s in OPEN_STAGES),
+             *m.outcomes], np.int64),
+                     BACKLOG_BY_STATE: lambda m: np.array(m.backlog, np.int32)}
         self.datacollector = mesa.DataCollector(model_reporters=reporters)
 
     def daily(self) -> pd.DataFrame:
-        """Daily aggregates (day 0 is the first day), without the per-State backlog."""
-        df = self.datacollector.get_model_vars_dataframe().drop(columns=BACKLOG_BY_STATE)
-        return df.rename_axis("day").reset_index()
+        """Daily aggregates (day 0 is the first day): requests created, open (in all and per
+        stage), files in central-authority hands, and cumulative outcomes."""
+        rows = self.datacollector.model_vars[DAILY]
+        matrix = np.vstack(rows) if rows else np.zeros((0, len(DAILY_COLUMNS)), np.int64)
+        return pd.DataFrame(matrix, columns=list(DAILY_COLUMNS)).rename_axis("day").reset_index()
+
+    def backlog_series(self) -> np.ndarray:
+        """Files in central-authority hands, all States together, day by day."""
+        rows = self.datacollector.model_vars[DAILY]
+        return np.array([r[2] for r in rows], np.int64)
 
     def backlog_by_state(self) -> pd.DataFrame:
         """Daily files waiting or under review at each central authority that ever had one."""
@@ -109,6 +116,7 @@ class CooperationModel(mesa.Model):
                                                 poc.business_hours.value, poc.staff.value or None)
             self.states.append(s)
         self.central_authorities = [s.central_authority for s in self.states]
+        self.backlog = [0] * n
 
     def _build_providers(self) -> None:
         """Named providers in file order, then one local provider in every State."""

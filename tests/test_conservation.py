@@ -101,7 +101,7 @@ def test_every_request_ends_in_exactly_one_outcome(scenario) -> None:
     np.testing.assert_array_equal(
         np.bincount(outcome_rows["result"], minlength=len(Outcome)), m.outcomes)
 
-    daily = m.datacollector.get_model_vars_dataframe()
+    daily = m.daily()
     outcomes = daily[list(OUTCOME_NAMES)].sum(axis=1)
     assert (daily["created"] == daily["open"] + outcomes).all()
     stages = [c for c in daily if c.startswith("open_")]
