@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import calibration, designs, experiments, matrix, report, runner, sources
+from . import briefing, calibration, designs, experiments, matrix, pack, report, runner, sources
 from .inputs import InputError
 from .provisions import Variant, load_variant
 from .sensitivity import load_params
 from .store import ShardStore
-from .world import DEFAULT_WORLD, load_world
+from .world import DEFAULT_WORLD, load_world, scaled
 
 SCENARIOS = runner.ROOT / "scenarios"
 DEFAULT_VARIANT = SCENARIOS / "un_convention_2024.toml"
@@ -92,6 +92,14 @@ def parser() -> argparse.ArgumentParser:
     world.add_argument("--sources", action="store_true",
                        help="list every figure with its source (the default view)")
     world.add_argument("--format", choices=("markdown", "csv"), default="markdown")
+    brief = sub.add_parser("brief", help="the policy briefing: charts, brief.md, brief.html")
+    brief.add_argument("variants", nargs="*", help="variants (default: all in scenarios/)")
+    brief.add_argument("--reference", default="un_convention_2024",
+                       help="variant the others are compared with")
+    brief.add_argument("--scale", type=float, default=0.05,
+                       help="share of the world's yearly cases each replication draws, staff "
+                            "scaled alike (default 0.05; 1 = full scale)")
+    common(brief, 30, "results/brief/", parallel=True)
     cal = sub.add_parser("calibrate", help="the status quo beside published figures")
     cal.add_argument("--targets", default=str(SCENARIOS / "calibration" / "targets.toml"))
     common(cal, 3, "results/calibration/")
@@ -263,6 +271,26 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
           f"Wrote {out / 'calibration.csv'}")
 
 
+def cmd_brief(args: argparse.Namespace) -> None:
+    world = load_world(Path(args.world))
+    variants = [load_variant(variant_path(n)) for n in args.variants] or shipped()
+    if args.reference not in [v.name for v in variants]:
+        raise InputError(args.reference, "--reference", "not among the compared variants")
+    scaled(world, args.scale)  # a bad --scale fails before anything runs
+    out = out_dir(args, "brief")
+    with executor_for(args) as executor:
+        brief = briefing.gather(variants, world, args.reference, reps=args.reps, seed=args.seed,
+                                days=args.days, scale=args.scale, workers=args.workers,
+                                executor=executor)
+    command = "coopsim " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["brief"] \
+        else "coopsim brief"
+    files = pack.write(brief, world, out, command)
+    print("\n".join(pack.summary(brief)).replace("**", ""))
+    print(f"\n{len(brief.variants)} variants x {args.reps} replications (scale x{args.scale:g}),"
+          f" sweep and attribution in {brief.seconds:.0f} s. Wrote {len(files)} files to {out}; "
+          f"open {out / 'brief.html'}")
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     vpath, wpath = variant_path(args.variant), Path(args.world)
     variant, world = load_variant(vpath), load_world(wpath)
@@ -284,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = {"run": cmd_run, "variants": cmd_variants, "compare": cmd_compare,
                     "sweep": cmd_sweep, "sensitivity": cmd_sensitivity, "world": cmd_world,
-                    "calibrate": cmd_calibrate,
+                    "calibrate": cmd_calibrate, "brief": cmd_brief,
                     "attribute": cmd_attribute}
         commands[args.command](args)
     except InputError as e:

@@ -55,12 +55,18 @@ class Task:
         return self.variant["variant"]["name"]
 
 
-def run_task(task: Task) -> dict[str, float]:
-    """Run one task and return its summary (small enough to ship between processes)."""
+def simulate(task: Task) -> CooperationModel:
+    """Validate the task's inputs and run its model to the horizon."""
     variant = validate(Variant, task.variant, f"<task {task.name}>")
     world = validate(World, task.world, "<task world>")
     model = CooperationModel(variant, world, task.seed)
     model.run(task.days)
+    return model
+
+
+def run_task(task: Task) -> dict[str, float]:
+    """Run one task and return its summary (small enough to ship between processes)."""
+    model = simulate(task)
     return summarize(model.log, model.backlog_series())
 
 
@@ -76,9 +82,11 @@ def safe_run(task: Task) -> dict[str, Any]:
 
 
 def execute(tasks: Sequence[Task], workers: int = 1, executor: Executor | None = None,
-            store: ShardStore | None = None) -> list[dict[str, Any]]:
+            store: ShardStore | None = None,
+            run: Callable[[Task], dict[str, Any]] = safe_run) -> list[dict[str, Any]]:
     """Summaries of ``tasks``, in task order, on ``executor`` (any ``concurrent.futures``
-    executor, or a ``distributed.Client``) or on ``workers`` local processes.
+    executor, or a ``distributed.Client``) or on ``workers`` local processes. ``run`` maps a
+    task to its result (default: the summary, with a failure recorded as an error).
 
     With a ``store``, finished runs are saved as they complete and runs already there are not
     run again. A progress bar shows on a terminal.
@@ -107,12 +115,12 @@ def execute(tasks: Sequence[Task], workers: int = 1, executor: Executor | None =
     try:
         if executor is None and (workers <= 1 or len(pending) <= 1):
             for i in pending:
-                finished(i, safe_run(tasks[i]))
+                finished(i, run(tasks[i]))
         else:
             pool = executor or ProcessPoolExecutor(
                 min(workers, len(pending)), mp_context=multiprocessing.get_context("spawn"))
             try:
-                futures = {pool.submit(safe_run, tasks[i]): i for i in pending}
+                futures = {pool.submit(run, tasks[i]): i for i in pending}
                 for future in as_completed(futures):
                     finished(futures[future], future.result())
             finally:

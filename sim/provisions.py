@@ -173,6 +173,7 @@ class Scope(Strict):
 class VariantInfo(Strict):
     name: str = Field(pattern=r"^[a-z0-9_]+$")
     title: str
+    label: str = ""  # a short name for charts; the title when empty
     kind: Literal["draft", "reference", "composite"]
     document: str
     extends: str | None = None  # a parent variant (name in the same folder, or a path)
@@ -182,6 +183,11 @@ class Variant(Regime):
     """A treaty variant: its scope and the regime it sets up between its parties."""
 
     variant: VariantInfo
+
+    @property
+    def label(self) -> str:
+        """The variant's short name on charts."""
+        return self.variant.label or self.variant.title
     scope: Scope
 
     @property

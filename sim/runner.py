@@ -8,6 +8,8 @@ import os
 import platform
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -61,20 +63,17 @@ def summary_table(results: list[RunResult], seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_outputs(out: Path, results: list[RunResult], table: pd.DataFrame,
-                  manifest: dict) -> None:
-    """Write every output into a staging folder, then swap it in: never a half-written file."""
+@contextmanager
+def staged(out: Path) -> Iterator[Path]:
+    """A staging folder that replaces ``out`` only when the block completes: readers see the
+    previous results or the new ones, never a half-written folder."""
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir()
     try:
-        table.to_csv(stage / "summary.csv", index=False)
-        for name in ("events", "requests", "daily", "backlog"):
-            frames = [getattr(r, name).assign(rep=k) for k, r in enumerate(results)]
-            pd.concat(frames, ignore_index=True).to_parquet(stage / f"{name}.parquet")
-        (stage / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        yield stage
         old = out.parent / f".{out.name}.old-{os.getpid()}"
         if out.exists():
             out.rename(old)
@@ -87,6 +86,17 @@ def write_outputs(out: Path, results: list[RunResult], table: pd.DataFrame,
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def write_outputs(out: Path, results: list[RunResult], table: pd.DataFrame,
+                  manifest: dict) -> None:
+    """Write every output of a run into a staging folder, then swap it in."""
+    with staged(out) as stage:
+        table.to_csv(stage / "summary.csv", index=False)
+        for name in ("events", "requests", "daily", "backlog"):
+            frames = [getattr(r, name).assign(rep=k) for k, r in enumerate(results)]
+            pd.concat(frames, ignore_index=True).to_parquet(stage / f"{name}.parquet")
+        (stage / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 
 def write_table(path: Path, frame: pd.DataFrame) -> None:

@@ -204,3 +204,29 @@ def load_world(path: Path | str = DEFAULT_WORLD) -> World:
     if len({r.iso3 for r in rows}) != len(rows):
         raise InputError(path, "states.roster", "duplicate iso3 codes")
     return world
+
+
+def scaled(world: World, factor: float) -> World:
+    """The world with its yearly cases and every staffed desk multiplied by ``factor``.
+
+    Load and capacity shrink together, so each desk's utilisation and the loss and latency
+    shares stay as they were (within sampling noise); a replication costs ``factor`` of one
+    at full scale. Staff round to the nearest whole person, at least one.
+    """
+    if not 0 < factor <= 1:
+        raise InputError("--scale", str(factor), "must be in (0, 1]")
+    if factor == 1:
+        return world
+    data = world.model_dump(mode="json")
+
+    def shrink(staff: int) -> int:
+        return max(1, round(staff * factor)) if staff else 0
+
+    data["cases"]["per_year"]["value"] *= factor
+    ca = data["central_authorities"]
+    ca["staff"]["value"] = shrink(ca["staff"]["value"])
+    ca["staff_by_state"]["value"] = {k: shrink(v) for k, v in ca["staff_by_state"]["value"].items()}
+    for p in (data["points_of_contact"], *data["providers"]):
+        p["staff"]["value"] = shrink(p["staff"]["value"])
+    data["world"]["description"] += f" (scaled x{factor:g})"
+    return validate(World, data, f"<{world.world.name} scaled x{factor:g}>")

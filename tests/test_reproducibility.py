@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from conftest import make_variant, set_value, variant_data
 
+from sim.model import CooperationModel
 from sim.runner import run_one
 
 DAYS = 500
@@ -38,3 +39,16 @@ def test_two_variants_with_the_same_seed_see_the_same_cases(un, small_world) -> 
     first_b = b.requests.loc[b.requests["hop"] == 0, cols].reset_index(drop=True)
     pd.testing.assert_frame_equal(first_a, first_b)
     assert a.summary != b.summary  # the variants do differ in what happens to those cases
+
+
+def test_running_to_the_horizon_equals_stepping_day_by_day(un, small_world) -> None:
+    """``run`` (one SimPy run) and ``step`` (the interactive page's day) see the same days."""
+    whole = CooperationModel(un, small_world, seed=5)
+    whole.run(400)
+    stepped = CooperationModel(un, small_world, seed=5)
+    for _ in range(400):
+        stepped.step()
+    stepped.close()
+    pd.testing.assert_frame_equal(whole.daily(), stepped.daily())
+    pd.testing.assert_frame_equal(whole.backlog_by_state(), stepped.backlog_by_state())
+    pd.testing.assert_frame_equal(whole.log.frame(), stepped.log.frame())

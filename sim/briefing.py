@@ -1,0 +1,262 @@
+"""The policy briefing's evidence: every variant on the same cases, a sweep of the preservation
+period, and the clause groups behind the widest gap, with what each chart needs.
+
+``gather`` runs everything on one pool of workers and returns a :class:`Brief`; the charts
+(:mod:`sim.charts`) and the pack (:mod:`sim.pack`) read only that.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import designs, experiments
+from .eventlog import RequestTable
+from .experiments import Task
+from .model import BACKLOG_BY_STATE, CooperationModel
+from .provisions import Variant
+from .summary import summarize
+from .vocabulary import OUTCOME_NAMES, Outcome, Stage
+from .world import World, scaled
+
+PERIODS = (30, 60, 90, 120, 180, 270, 365)  # preservation periods swept (days)
+NO_PRESERVATION = "none"
+WEEK = 7
+BRIEF_METRICS = ("data_loss", "loss_before_preservation", "loss_after_lapse", "obtained",
+                 "refusal_rate", "out_of_scope", "no_channel", "latency_median", "latency_p90")
+ATTRIBUTED = ("data_loss", "latency_median")
+ATTRIBUTION_BUDGET = 200  # runs for the attribution: replications = budget / mixes of texts
+PATHS = ("direct order", "emergency via 24/7", "preserved", "preservation failed",
+         "no preservation", "not routed")
+REGIMES = {"treaty": "treaty", "bilateral": "bilateral treaty",
+           "letters_rogatory": "letters rogatory", "none": "no route"}
+OTHER_STATES = "other States"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the briefing was run: printed under every chart."""
+
+    world: str
+    scale: float
+    seed: int
+    reps: int
+    sweep_reps: int
+    attribution_reps: int
+    days: int
+
+
+@dataclass
+class Brief:
+    """Everything the briefing shows, as plain tables."""
+
+    settings: Settings
+    variants: list[Variant]
+    reference: str
+    widest: str  # the draft whose data loss differs most from the reference
+    runs: pd.DataFrame  # one row per variant and replication: every summary metric
+    stats: pd.DataFrame  # experiments.paired: mean, band, paired difference and its CI
+    latency: dict[str, np.ndarray]  # days to evidence of every obtained request, by variant
+    flow: pd.DataFrame  # variant, regime, path, outcome, requests (all replications)
+    regions: pd.DataFrame  # variant, requesting, requested, lost, decided (all replications)
+    backlog: pd.DataFrame  # variant, state, week, mean, p10, p90 (files across replications)
+    sweep: pd.DataFrame  # period (label), days, rep, metrics
+    marks: dict[str, list[str]]  # period label -> variants whose text sets it
+    attribution: pd.DataFrame  # group, data_loss, latency_median (Shapley values)
+    seconds: float = 0.0
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {v.name: v.label for v in self.variants}
+
+    def variant(self, name: str) -> Variant:
+        return next(v for v in self.variants if v.name == name)
+
+
+def observe(task: Task) -> dict[str, Any]:
+    """Run one task; return its summary and the details the charts need (or its error)."""
+    try:
+        model = experiments.simulate(task)
+        return {"summary": summarize(model.log, model.backlog_series()), **details(model)}
+    except Exception as e:  # one failed run is reported, not fatal to the others
+        return {"error": f"{type(e).__name__}: {e}"}
+
+
+def details(m: CooperationModel) -> dict[str, Any]:
+    """Latencies, the flow from route to outcome, loss by region pair and weekly backlogs."""
+    log = m.log
+    req, stage, result = (np.frombuffer(c, dtype=c.typecode)
+                          for c in (log.request, log.stage, log.result))
+    start, end = (np.frombuffer(c, dtype=c.typecode) for c in (log.start, log.end))
+    final = stage == Stage.OUTCOME
+    ids, outcome = req[final], result[final]
+    got = outcome == Outcome.OBTAINED
+    latency = (end[final] - start[final])[got].astype(np.float32)
+
+    def visited(s: Stage) -> np.ndarray:
+        return np.isin(ids, req[stage == s])
+
+    cols = m.requests.cols
+    table_ids = np.frombuffer(cols["request"], dtype=np.int32)
+    order = np.argsort(table_ids)
+    row = order[np.searchsorted(table_ids[order], ids)]
+    regime = np.frombuffer(cols["mla_regime"], dtype=np.int8)[row]
+    routed = regime != RequestTable.REGIMES.index("none")
+    path = np.select(
+        [visited(Stage.DIRECT), visited(Stage.EMERGENCY), visited(Stage.HOLD),
+         visited(Stage.PRESERVATION_REQUEST), routed],
+        list(PATHS[:-1]), PATHS[-1])
+    regime_names = np.array([REGIMES[r] for r in RequestTable.REGIMES])
+    flow = (pd.DataFrame({"regime": regime_names[regime], "path": path,
+                          "outcome": np.array(OUTCOME_NAMES)[outcome]})
+            .value_counts().rename("requests").reset_index())
+
+    region = np.array([s.region for s in m.states])
+    decided = outcome != Outcome.PENDING
+    lost = (outcome == Outcome.LOST_BEFORE_PRESERVATION) | (outcome == Outcome.LOST_AFTER_LAPSE)
+    regions = (pd.DataFrame({
+        "requesting": region[np.frombuffer(cols["requesting"], dtype=np.int16)[row]],
+        "requested": region[np.frombuffer(cols["requested"], dtype=np.int16)[row]],
+        "lost": lost & decided, "decided": decided})
+        .groupby(["requesting", "requested"]).sum().reset_index())
+
+    matrix = np.vstack(m.datacollector.model_vars[BACKLOG_BY_STATE])[::WEEK]
+    homes = list(dict.fromkeys(p.home for p in m.world.providers if p.home != "local"))
+    index = {s.iso3: s for s in m.states}
+    named = [index[h].index for h in homes]
+    backlog = {index[h].name: matrix[:, i].tolist() for h, i in zip(homes, named, strict=True)}
+    backlog[OTHER_STATES] = (matrix.sum(axis=1) - matrix[:, named].sum(axis=1)).tolist()
+    return {"latency": latency, "flow": flow, "regions": regions, "backlog": backlog}
+
+
+@contextmanager
+def pool(workers: int) -> Iterator[Executor | None]:
+    """One pool of worker processes for every phase (None: run in this process)."""
+    if workers <= 1:
+        yield None
+        return
+    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield executor
+    finally:
+        executor.shutdown(cancel_futures=True)
+
+
+def sweep_points(reference: Variant) -> list[tuple[str, float, dict]]:
+    """(label, days, variant data) for each swept period and for no preservation."""
+    points = []
+    for days in PERIODS:
+        data = reference.model_dump(mode="json")
+        designs.apply(data, {}, "preservation.min_days", days)
+        designs.apply(data, {}, "preservation.available", True)
+        points.append((str(days), float(days), data))
+    data = reference.model_dump(mode="json")
+    designs.apply(data, {}, "preservation.available", False)
+    points.append((NO_PRESERVATION, float("nan"), data))
+    return points
+
+
+def period_marks(variants: Sequence[Variant]) -> dict[str, list[str]]:
+    """Which variants set which preservation period ('none' where a text has no preservation)."""
+    marks: dict[str, list[str]] = {}
+    for v in variants:
+        p = v.preservation
+        key = f"{p.min_days.value:g}" if p.available.value else NO_PRESERVATION
+        marks.setdefault(key, []).append(v.label)
+    return marks
+
+
+def gather(variants: Sequence[Variant], world: World, reference: str, *, reps: int = 30,
+           seed: int = 1, days: int, scale: float = 0.05, workers: int = 1,
+           executor: Executor | None = None, sweep_reps: int | None = None,
+           attribution_reps: int | None = None) -> Brief:
+    """Run the comparison, the sweep and the attribution; return the briefing's tables.
+
+    Runs go to ``executor`` if given, else to a pool of ``workers`` local processes.
+    """
+    began = time.perf_counter()
+    variants = list(variants)
+    names = [v.name for v in variants]
+    if reference not in names:
+        raise ValueError(f"reference variant '{reference}' is not among the variants")
+    sweep_reps = sweep_reps or max(2, reps // 3)
+    small = scaled(world, scale)
+    ref = variants[names.index(reference)]
+    wd = small.model_dump(mode="json")
+    compare = [Task.of(v, small, seed + k, days) for v in variants for k in range(reps)]
+    points = sweep_points(ref)
+    sweeps = [Task(data, wd, seed + k, days) for _, _, data in points for k in range(sweep_reps)]
+    with pool(workers if executor is None else 1) as own:
+        executor = executor or own
+        results = experiments.execute(compare + sweeps, workers, executor, run=observe)
+        failed = [r["error"] for r in results if "error" in r]
+        if failed:
+            raise RuntimeError(f"{len(failed)} run(s) failed, first: {failed[0]}")
+        observed, swept = results[:len(compare)], results[len(compare):]
+        runs = pd.DataFrame([{"variant": t.name, "rep": t.seed - seed, "seed": t.seed,
+                              **o["summary"]} for t, o in zip(compare, observed, strict=True)])
+        stats = experiments.paired(runs, reference, BRIEF_METRICS, seed=seed)
+        widest = _widest(stats, variants, reference)
+        b = variants[names.index(widest)]
+        hybrids = 2 ** len(designs.differing_groups(ref.model_dump(mode="json"),
+                                                     b.model_dump(mode="json")))
+        attribution_reps = attribution_reps or max(
+            1, min(reps // 3, ATTRIBUTION_BUDGET // hybrids))
+        attribution = experiments.attribute(ref, b, small,
+                                            list(ATTRIBUTED), reps=attribution_reps,
+                                            seed=seed, days=days, workers=workers,
+                                            executor=executor)
+    sweep = pd.DataFrame([
+        {"period": label, "days": d, "rep": k, **swept[i * sweep_reps + k]["summary"]}
+        for i, (label, d, _) in enumerate(points) for k in range(sweep_reps)])
+    settings = Settings(world.world.name, scale, seed, reps, sweep_reps, attribution_reps, days)
+    return Brief(
+        settings=settings, variants=variants, reference=reference, widest=widest,
+        runs=runs, stats=stats,
+        latency={n: np.concatenate([o["latency"] for t, o in zip(compare, observed, strict=True)
+                                    if t.name == n]) for n in names},
+        flow=_stack(compare, observed, "flow").groupby(
+            ["variant", "regime", "path", "outcome"], as_index=False)["requests"].sum(),
+        regions=_stack(compare, observed, "regions").groupby(
+            ["variant", "requesting", "requested"], as_index=False)[["lost", "decided"]].sum(),
+        backlog=_backlog(compare, observed),
+        sweep=sweep, marks=period_marks(variants), attribution=attribution,
+        seconds=time.perf_counter() - began)
+
+
+def _stack(tasks: list[Task], observed: list[dict], key: str) -> pd.DataFrame:
+    return pd.concat([o[key].assign(variant=t.name) for t, o in zip(tasks, observed, strict=True)],
+                     ignore_index=True)
+
+
+def _backlog(tasks: list[Task], observed: list[dict]) -> pd.DataFrame:
+    """Files in central-authority hands per week: mean and 10-90% band over replications."""
+    frames = []
+    for name in dict.fromkeys(t.name for t in tasks):
+        series = [o["backlog"] for t, o in zip(tasks, observed, strict=True) if t.name == name]
+        for state in series[0]:
+            x = np.array([s[state] for s in series], dtype=float)  # reps x weeks
+            frames.append(pd.DataFrame({
+                "variant": name, "state": state, "week": np.arange(x.shape[1]),
+                "mean": x.mean(axis=0), "p10": np.quantile(x, 0.1, axis=0),
+                "p90": np.quantile(x, 0.9, axis=0)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _widest(stats: pd.DataFrame, variants: Sequence[Variant], reference: str) -> str:
+    """The draft (or composite) whose mean data loss differs most from the reference's."""
+    kinds = {v.name: v.variant.kind for v in variants}
+    loss = stats[stats["metric"] == "data_loss"].set_index("variant")["diff"]
+    candidates = [n for n in loss.index if n != reference and kinds[n] != "reference"] \
+        or [n for n in loss.index if n != reference]
+    if not candidates:
+        return reference
+    return max(candidates, key=lambda n: abs(loss[n]))

@@ -1,0 +1,163 @@
+"""The briefing: every chart renders cleanly and states its finding; the pack is complete."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT, make_world, world_data, write_toml
+
+from sim import briefing, charts, pack
+from sim.cli import main
+from sim.inputs import InputError
+from sim.provisions import load_variant
+from sim.world import scaled
+
+NAMES = ("un_convention_2024", "russia_2017", "no_treaty")
+
+
+@pytest.fixture(scope="module")
+def brief() -> briefing.Brief:
+    variants = [load_variant(ROOT / "scenarios" / f"{n}.toml") for n in NAMES]
+    return briefing.gather(variants, make_world(world_data(400)), "un_convention_2024", reps=2,
+                           days=500, scale=1.0, workers=1)
+
+
+@pytest.fixture(scope="module")
+def figures(brief) -> dict:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return pack.figures(brief)
+
+
+def test_every_chart_renders_without_warnings(figures) -> None:
+    assert list(figures) == list(pack.READING)
+    for stem, fig in figures.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            fig.savefig(Path("/dev/null"), format="png", dpi=40)
+        assert charts.title(fig), stem
+        assert charts.subtitle(fig), stem
+
+
+def test_charts_label_their_axes(figures) -> None:
+    for stem in ("1_loss_by_variant", "2_loss_vs_preservation", "3_latency", "4a_loss_by_cause",
+                 "6_backlog", "7_loss_by_region", "8_what_drives_the_gap"):
+        ax = figures[stem].axes[0]
+        assert ax.get_ylabel() or ax.get_xlabel(), stem
+    assert "%" in figures["1_loss_by_variant"].axes[0].get_xlabel()
+    assert "days" in figures["3_latency"].axes[0].get_xlabel()
+
+
+def test_one_series_per_variant(brief, figures) -> None:
+    labels = {v.label for v in brief.variants}
+    bars = figures["1_loss_by_variant"].axes[0]
+    assert len(bars.patches) == len(NAMES)
+    ticks = {t.get_text().removesuffix(" (reference)") for t in bars.get_yticklabels()}
+    assert ticks == labels
+    legend = figures["3_latency"].axes[0].get_legend().get_texts()
+    assert {t.get_text().split(":")[0] for t in legend} == labels
+    causes = figures["4a_loss_by_cause"].axes[0]
+    assert len(causes.patches) == len(NAMES) * len(charts.outcomes.CAUSES)
+    heat = figures["4b_refusals_by_ground"].axes[0]
+    assert len(heat.get_yticklabels()) == len(NAMES)
+
+
+def test_colours_stay_with_their_variant(brief) -> None:
+    style = pack.style_of(brief)
+    again = charts.Style.of(brief.variants, brief.reference)
+    assert style.colours == again.colours
+    assert len(set(style.colours.values())) == len(NAMES)
+
+
+def test_titles_state_the_finding(brief, figures) -> None:
+    loss = brief.stats[brief.stats["metric"] == "data_loss"].set_index("variant")["mean"]
+    drafts = [v for v in brief.variants if v.variant.kind == "draft"]
+    best = min(drafts, key=lambda v: loss[v.name])
+    assert best.label in charts.title(figures["1_loss_by_variant"])
+    assert f"{100 * loss[best.name]:.0f}%" in charts.title(figures["1_loss_by_variant"])
+    assert brief.variant(brief.widest).label in charts.title(figures["8_what_drives_the_gap"])
+
+
+def test_waterfall_adds_up_to_the_gap(brief) -> None:
+    a = brief.attribution.set_index("group")["data_loss"]
+    assert a.drop("total").sum() == pytest.approx(a["total"])
+    runs = brief.runs[brief.runs["rep"] < brief.settings.attribution_reps]
+    means = runs.groupby("variant")["data_loss"].mean()
+    assert a["total"] == pytest.approx(means[brief.widest] - means[brief.reference])
+
+
+def test_sweep_marks_each_text_at_its_period(brief) -> None:
+    assert brief.marks["60"] == ["UN Convention 2024"]
+    assert brief.marks["180"] == ["Russia 2017"]
+    assert brief.marks["none"] == ["No treaty"]
+    assert set(brief.sweep["period"]) == {*map(str, briefing.PERIODS), "none"}
+
+
+def test_flow_counts_every_request_once(brief) -> None:
+    flow = brief.flow.groupby("variant")["requests"].sum()
+    runs = brief.runs.groupby("variant")["requests"].sum()
+    assert flow.to_dict() == runs.to_dict()
+
+
+def test_summary_names_the_best_draft(brief) -> None:
+    text = " ".join(pack.summary(brief))
+    loss = brief.stats[brief.stats["metric"] == "data_loss"].set_index("variant")["mean"]
+    best = min((v for v in brief.variants if v.variant.kind == "draft"),
+               key=lambda v: loss[v.name])
+    assert f"**{best.label}** loses the least evidence" in text
+
+
+def test_brief_command_writes_the_whole_pack(tmp_path: Path, capsys) -> None:
+    world = write_toml(tmp_path / "world.toml", world_data(300))
+    out = tmp_path / "brief"
+    code = main(["brief", *NAMES, "--reps", "2", "--world", str(world), "--days", "400",
+                 "--scale", "1", "--workers", "1", "--out", str(out)])
+    assert code == 0
+    stems = list(pack.READING)
+    for stem in stems:
+        assert (out / f"{stem}.png").stat().st_size > 0
+        assert (out / f"{stem}.svg").read_text().lstrip().startswith("<?xml")
+    html = (out / "brief.html").read_text()
+    assert all(f'data-chart="{stem}"' in html for stem in stems)
+    assert "src=\"data:image/png;base64," in html  # self-contained
+    md = (out / "brief.md").read_text()
+    findings = md.split("## Findings table")[1].split("## ")[0]
+    for name in NAMES:
+        label = load_variant(ROOT / "scenarios" / f"{name}.toml").label
+        assert sum(line.startswith(f"| {label} |") for line in findings.splitlines()) == 1
+    assert "## Assumptions and sources" in md
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["reps"] == 2 and manifest["variants"] == list(NAMES)
+    assert "Wrote" in capsys.readouterr().out
+
+
+def test_bad_scale_fails_before_running(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "brief"
+    assert main(["brief", "--scale", "0", "--out", str(out)]) == 2
+    assert "--scale" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_scaled_world_keeps_load_per_desk() -> None:
+    world = make_world(world_data(1000))
+    half = scaled(world, 0.5)
+    assert half.cases.per_year.value == 500
+    assert half.central_authorities.staff.value == round(world.central_authorities.staff.value
+                                                         / 2)
+    assert scaled(world, 1.0) is world
+    with pytest.raises(InputError, match="--scale"):
+        scaled(world, 1.5)
+
+
+def test_scaled_world_gives_the_same_shares_within_noise() -> None:
+    world = make_world(world_data(2000))
+    variant = load_variant(ROOT / "scenarios" / "un_convention_2024.toml")
+    full = briefing.gather([variant], world, variant.name, reps=3, days=600, scale=1.0,
+                           sweep_reps=2, attribution_reps=1)
+    small = briefing.gather([variant], world, variant.name, reps=12, days=600, scale=0.25,
+                            sweep_reps=2, attribution_reps=1)
+    assert abs(np.mean(full.runs["data_loss"]) - np.mean(small.runs["data_loss"])) < 0.03
