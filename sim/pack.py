@@ -181,8 +181,7 @@ def _sections(brief: Brief, world: World, figs: dict[str, Figure]) -> list[Secti
     sections = [Section("Summary", summary(brief))]
     for stem, fig in figs.items():
         heading = READING[stem].format(reference=brief.labels[brief.reference])
-        sections.append(Section(heading, [f"**{charts.title(fig)}.**",
-                                                charts.subtitle(fig)], chart=stem))
+        sections.append(Section(heading, [f"**{charts.title(fig)}.**"], chart=stem))
     sections.append(Section("Findings table", [
         "Means over replications; the difference to the reference is paired (the same cases "
         "under both texts) with its bootstrap 95% interval."], table=_findings(brief)))
