@@ -15,7 +15,7 @@ MLA_MONTH_DAYS = 365.25 / 12
 PUBLISHED_MLA_MONTHS = 10  # calibration §1: MLA requests to the US take about 10 months
 CAUSES = {  # metric -> (label, colour)
     "loss_before_preservation": ("lost before preservation", "#CC6677"),
-    "loss_after_lapse": ("lost after preservation lapsed", "#882255"),
+    "loss_after_lapse": ("lost after a lapse", "#882255"),
     "refusal_rate": ("refused", "#DDCC77"),
     "not_routed": ("out of scope or no channel", "#B4B4B4"),
 }
@@ -93,7 +93,7 @@ def loss_by_cause(stats: pd.DataFrame, style: Style, note: str = "") -> Figure:
         ax.xaxis.set_major_formatter(lambda x, _: percent(x))
         ax.set_xlabel("requests ending without evidence, by cause (% of decided requests)")
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
-        fig.subplots_adjust(left=0.28, right=0.76, bottom=0.16)
+        fig.subplots_adjust(left=0.28, right=0.75, bottom=0.16)
         before = values["loss_before_preservation"].sum()
         lost = before + values["loss_after_lapse"].sum()
         share = before / lost if lost else 0.0
