@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from . import briefing, calibration, designs, experiments, matrix, pack, report, runner, sources
@@ -100,6 +101,9 @@ def parser() -> argparse.ArgumentParser:
                        help="share of the world's yearly cases each replication draws, staff "
                             "scaled alike (default 0.05; 1 = full scale)")
     common(brief, 30, "results/brief/", parallel=True)
+    app = sub.add_parser("app", help="the interactive page in a browser (Solara)")
+    app.add_argument("--host", default="localhost", help="address to serve on")
+    app.add_argument("--port", type=positive, default=8765, help="port (default 8765)")
     cal = sub.add_parser("calibrate", help="the status quo beside published figures")
     cal.add_argument("--targets", default=str(SCENARIOS / "calibration" / "targets.toml"))
     common(cal, 3, "results/calibration/")
@@ -291,6 +295,14 @@ def cmd_brief(args: argparse.Namespace) -> None:
           f"open {out / 'brief.html'}")
 
 
+def cmd_app(args: argparse.Namespace) -> None:
+    page = Path(__file__).resolve().parent / "app.py"
+    print(f"Serving the interactive page on http://{args.host}:{args.port} (Ctrl-C stops it)")
+    with suppress(KeyboardInterrupt):
+        subprocess.run([sys.executable, "-m", "solara", "run", str(page), "--host", args.host,
+                        "--port", str(args.port)], check=False)
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     vpath, wpath = variant_path(args.variant), Path(args.world)
     variant, world = load_variant(vpath), load_world(wpath)
@@ -312,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = {"run": cmd_run, "variants": cmd_variants, "compare": cmd_compare,
                     "sweep": cmd_sweep, "sensitivity": cmd_sensitivity, "world": cmd_world,
-                    "calibrate": cmd_calibrate, "brief": cmd_brief,
+                    "calibrate": cmd_calibrate, "brief": cmd_brief, "app": cmd_app,
                     "attribute": cmd_attribute}
         commands[args.command](args)
     except InputError as e:

@@ -1,0 +1,269 @@
+"""The interactive page: change a clause or an assumption, then watch evidence move day by day.
+
+In Jupyter, ``from sim.app import page; page`` shows it inline; in a browser, ``coopsim app``
+(or ``solara run sim/app.py``). Set the controls, press *Reset* to rebuild the model with
+them, then *Play* or *Step*. The views follow the model as it runs: open requests per stage,
+data loss by cause so far, the latency of the evidence obtained so far, and the backlog of the
+busiest central authorities, with the reference text overlaid (same seed, same cases) when
+asked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import solara
+from matplotlib.figure import Figure
+from mesa.visualization import SolaraViz
+
+from sim import designs
+from sim.charts.style import INK, MUTED, MUTED_INK, house, percent
+from sim.inputs import validate
+from sim.model import BACKLOG_BY_STATE, CooperationModel
+from sim.provisions import Variant, load_variant
+from sim.runner import ROOT
+from sim.vocabulary import Ground, Outcome, Stage
+from sim.world import World, load_world, scaled
+
+SCENARIOS = ROOT / "scenarios"
+REFERENCE = "un_convention_2024"
+SCALE = 0.1  # the page runs a tenth of the world's yearly cases, staff scaled alike
+KEEP = "as the text says"
+BASE = load_world()
+VARIANTS = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
+_DECIDED = [o.name.lower() for o in Outcome if o is not Outcome.PENDING]
+
+
+class Explorer(CooperationModel):
+    """The cooperation model built from the page's controls (every default leaves the text and
+    the world as they are), with the reference text run alongside on the same cases."""
+
+    def __init__(self, variant: str = REFERENCE, set_preservation: bool = False,
+                 preservation_days: int = 60, extension: str = KEEP,
+                 dc_reservation_share: float = BASE.states.dc_reservation_share.value,
+                 poc_always_on_share: float = BASE.states.poc_always_on_share.value,
+                 staff_factor: float = 1.0,
+                 party_share: float = BASE.states.party_share.value,
+                 compare: bool = False, seed: int = 1, scale: float = SCALE,
+                 scenario: object = None, **grounds: bool) -> None:
+        """``scenario`` is what Mesa's page passes on Reset; randomness comes from ``seed``."""
+        unknown = set(grounds) - {f"allow_{g.value}" for g in Ground}
+        if unknown:
+            raise TypeError(f"unknown controls: {sorted(unknown)}")
+        world = _world(scale, dc_reservation_share, poc_always_on_share, staff_factor,
+                       party_share)
+        text = load_variant(SCENARIOS / f"{variant}.toml")
+        changed = _variant(text, set_preservation, preservation_days, extension, grounds)
+        super().__init__(changed, world, seed)
+        self.controls = {"variant": variant, "set_preservation": set_preservation,
+                         "preservation_days": preservation_days, "extension": extension,
+                         "staff_factor": staff_factor, **grounds}
+        self.reference = CooperationModel(load_variant(SCENARIOS / f"{REFERENCE}.toml"), world,
+                                          seed) if compare else None
+
+    def step(self) -> None:
+        super().step()
+        if self.reference is not None:
+            self.reference.step()
+
+
+def _world(scale: float, dc: float, poc: float, staff: float, party: float) -> World:
+    data = scaled(BASE, scale).model_dump(mode="json")
+    for path, value in (("world.states.dc_reservation_share", dc),
+                        ("world.states.poc_always_on_share", poc),
+                        ("world.states.party_share", party)):
+        designs.apply({}, data, path, value)
+    ca = data["central_authorities"]
+    ca["staff"]["value"] = max(1, round(ca["staff"]["value"] * staff))
+    ca["staff_by_state"]["value"] = {k: max(1, round(v * staff))
+                                     for k, v in ca["staff_by_state"]["value"].items()}
+    return validate(World, data, "<page controls>")
+
+
+def _variant(text: Variant, set_preservation: bool, days: int, extension: str,
+             grounds: dict[str, bool]) -> Variant:
+    data = text.model_dump(mode="json")
+    if set_preservation:
+        designs.apply(data, {}, "preservation.available", days > 0)
+        if days > 0:
+            designs.apply(data, {}, "preservation.min_days", days)
+    if extension != KEEP:
+        designs.apply(data, {}, "preservation.extension", extension == "yes")
+    for key, allowed in grounds.items():
+        if not allowed:
+            ground = key.removeprefix("allow_")
+            for section in ("preservation", "traffic_disclosure", "mla"):
+                designs.apply(data, {}, f"{section}.refusal_grounds.{ground}", False)
+    return validate(Variant, data, "<page controls>")
+
+
+# -- what the views show, as plain numbers (also used by the tests) -----------------------
+def loss_so_far(m: CooperationModel) -> dict[str, np.ndarray]:
+    """Per day: lost before preservation, lost after a lapse and obtained, as shares of the
+    requests decided so far."""
+    d = m.daily()
+    decided = (d[[c for c in d if c in _DECIDED]].sum(axis=1)).to_numpy(dtype=float)
+    safe = np.where(decided > 0, decided, np.nan)
+    return {k: d[k].to_numpy(dtype=float) / safe for k in
+            ("lost_before_preservation", "lost_after_lapse", "obtained")}
+
+
+def latency_so_far(m: CooperationModel) -> np.ndarray:
+    """Days to evidence of every request obtained so far."""
+    log = m.log
+    stage, result = (np.frombuffer(c, dtype=c.typecode) for c in (log.stage, log.result))
+    start, end = (np.frombuffer(c, dtype=c.typecode) for c in (log.start, log.end))
+    got = (stage == Stage.OUTCOME) & (result == Outcome.OBTAINED)
+    return end[got] - start[got]
+
+
+def busiest(m: CooperationModel, top: int = 5) -> dict[str, np.ndarray]:
+    """Daily backlog of the central authorities with the largest peaks so far."""
+    rows = m.datacollector.model_vars[BACKLOG_BY_STATE]
+    if not rows:
+        return {}
+    matrix = np.vstack(rows)
+    order = np.argsort(-matrix.max(axis=0))[:top]
+    return {m.states[i].name: matrix[:, i] for i in order if matrix[:, i].max() > 0}
+
+
+# -- the views: figures of the model as it stands ----------------------------------------
+def _figure() -> Figure:
+    return Figure(figsize=(6.4, 3.6), layout="constrained")
+
+
+def open_by_stage(m: Explorer) -> Figure:
+    d = m.daily()
+    with house():
+        fig = _figure()
+        ax = fig.add_subplot()
+        groups = {"locate and preserve": ("locate", "preservation_request", "preserve", "direct",
+                                          "emergency"),
+                  "draft and transmit": ("draft", "transmit"),
+                  "central authority": ("queue", "review", "more_info", "consult", "postpone"),
+                  "execution and return": ("execute", "return")}
+        stacks = [sum(d.get(f"open_{s}", 0) for s in stages) for stages in groups.values()]
+        if len(d):
+            ax.stackplot(d["day"], *stacks, labels=list(groups), colors=MUTED[:4], alpha=0.85)
+            ax.legend(loc="upper right", fontsize=9)
+        ax.set(xlabel="day", ylabel="open requests", title="Where requests are")
+    return fig
+
+
+def loss_by_cause(m: Explorer) -> Figure:
+    with house():
+        fig = _figure()
+        ax = fig.add_subplot()
+        runs = [(m, "-", "")] + ([(m.reference, "--", " (reference)")] if m.reference else [])
+        for model, ls, suffix in runs:
+            d, shares = model.daily(), loss_so_far(model)
+            for key, colour, label in (("lost_before_preservation", "#CC6677", "lost before "
+                                        "preservation"),
+                                       ("lost_after_lapse", "#882255", "lost after a lapse")):
+                ax.plot(d["day"], shares[key], ls=ls, color=colour, label=label + suffix)
+        ax.yaxis.set_major_formatter(lambda y, _: percent(y))
+        ax.set(xlabel="day", ylabel="share of decided requests",
+               title=f"Data loss so far: {_now(m)}")
+        ax.legend(loc="upper right", fontsize=9)
+    return fig
+
+
+def _now(m: CooperationModel) -> str:
+    shares = loss_so_far(m)
+    lost = shares["lost_before_preservation"] + shares["lost_after_lapse"]
+    return percent(float(lost[-1]), 1) if lost.size and np.isfinite(lost[-1]) else "-"
+
+
+def latency(m: Explorer) -> Figure:
+    with house():
+        fig = _figure()
+        ax = fig.add_subplot()
+        runs = [(m, MUTED[0], "this text")] + (
+            [(m.reference, MUTED_INK, "reference")] if m.reference else [])
+        bins = np.logspace(-1, np.log10(2000), 40)
+        for model, colour, label in runs:
+            x = latency_so_far(model)
+            if x.size:
+                ax.hist(x, bins=bins, histtype="step", lw=2, color=colour,
+                        label=f"{label}: median {np.median(x):.0f} d")
+        ax.set_xscale("log")
+        ax.set(xlabel="days to evidence (log scale)", ylabel="requests",
+               title="Time to evidence, requests obtained so far")
+        if ax.has_data():
+            ax.legend(loc="upper left", fontsize=9)
+    return fig
+
+
+def backlog(m: Explorer) -> Figure:
+    with house():
+        fig = _figure()
+        ax = fig.add_subplot()
+        for (name, series), colour in zip(busiest(m).items(), MUTED, strict=False):
+            ax.plot(np.arange(series.size), series, color=colour, label=name)
+        if m.reference is not None:
+            for name, series in busiest(m.reference, 1).items():
+                ax.plot(np.arange(series.size), series, color=INK, ls="--",
+                        label=f"{name} (reference)")
+        ax.set(xlabel="day", ylabel="files waiting or under review",
+               title="Busiest central authorities")
+        if ax.has_data():
+            ax.legend(loc="upper right", fontsize=9)
+    return fig
+
+
+def controls() -> dict[str, dict[str, Any]]:
+    """The page's controls, in SolaraViz's format; every default leaves the text as it is."""
+    grounds = {f"allow_{g.value}": {"type": "Checkbox", "value": True,
+                                    "label": f"allow refusal: {g.value.replace('_', ' ')}"}
+               for g in Ground}
+    st = BASE.states
+    return {
+        "variant": {"type": "Select", "value": REFERENCE, "values": VARIANTS,
+                    "label": "treaty text"},
+        "set_preservation": {"type": "Checkbox", "value": False,
+                             "label": "override the preservation period"},
+        "preservation_days": {"type": "SliderInt", "value": 60, "min": 0, "max": 360,
+                              "step": 15, "label": "preservation period, days (0: none)"},
+        "extension": {"type": "Select", "value": KEEP, "values": [KEEP, "yes", "no"],
+                      "label": "preservation extension"},
+        "dc_reservation_share": {"type": "SliderFloat", "value": st.dc_reservation_share.value,
+                                 "min": 0.0, "max": 1.0, "step": 0.05,
+                                 "label": "States reserving on dual criminality (share)"},
+        "poc_always_on_share": {"type": "SliderFloat", "value": st.poc_always_on_share.value,
+                                "min": 0.0, "max": 1.0, "step": 0.05,
+                                "label": "24/7 points staffed round the clock (share)"},
+        "staff_factor": {"type": "SliderFloat", "value": 1.0, "min": 0.25, "max": 4.0,
+                         "step": 0.25, "label": "central-authority staff (x default)"},
+        "party_share": {"type": "SliderFloat", "value": st.party_share.value, "min": 0.0,
+                        "max": 1.0, "step": 0.05, "label": "States party (share)"},
+        "compare": {"type": "Checkbox", "value": False,
+                    "label": f"overlay the reference ({REFERENCE})"},
+        **grounds,
+        "seed": 1,
+        "scale": SCALE,
+    }
+
+
+FIGURES = [open_by_stage, loss_by_cause, latency, backlog]
+
+
+def _view(draw: Any) -> Any:
+    """A page view: the figure ``draw`` makes of the model, redrawn as the model runs."""
+    def view(m: Explorer) -> Any:
+        return solara.FigureMatplotlib(draw(m), format="png")
+    view.__name__ = draw.__name__
+    return view
+
+
+VIEWS = [_view(draw) for draw in FIGURES]
+
+
+def make_page(model: Explorer | None = None) -> Any:
+    """The SolaraViz page around a model (a default one if none is given)."""
+    return SolaraViz(model or Explorer(), components=VIEWS, model_params=controls(),
+                     name="coopsim: evidence across borders", play_interval=1,
+                     render_interval=7)
+
+
+page = make_page()

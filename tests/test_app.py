@@ -1,0 +1,85 @@
+"""The interactive page's model: every control takes effect, and the page can rebuild it."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from mesa.visualization.solara_viz import _build_model_init_kwargs, _check_model_params
+
+from sim import app
+from sim.vocabulary import Ground
+
+NON_DEFAULT = {
+    "variant": "russia_2017", "set_preservation": True, "preservation_days": 120,
+    "extension": "no", "dc_reservation_share": 0.9, "poc_always_on_share": 0.1,
+    "staff_factor": 0.5, "party_share": 0.6, "compare": True, "seed": 7,
+    **{f"allow_{g.value}": False for g in Ground},
+}
+
+
+def defaults() -> dict:
+    return {k: v["value"] if isinstance(v, dict) else v for k, v in app.controls().items()}
+
+
+def test_controls_match_the_model_signature() -> None:
+    _check_model_params(app.Explorer.__init__, app.controls())
+    assert set(NON_DEFAULT) <= set(defaults())
+
+
+def test_every_control_at_a_non_default_value_builds_and_steps() -> None:
+    m = app.Explorer(**NON_DEFAULT)
+    for _ in range(30):
+        m.step()
+    assert m.env.now == 30 and m.reference.env.now == 30
+    p = m.variant.preservation
+    assert p.min_days.value == 120 and p.extension.value is False
+    for section in (p, m.variant.traffic_disclosure, m.variant.mla):
+        assert section.refusal_grounds.value == []
+    base = app.Explorer()
+    assert m.world.states.party_share.value == 0.6
+    assert m.world.central_authorities.staff.value < base.world.central_authorities.staff.value
+    assert m.reference.variant.name == app.REFERENCE
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for draw in app.FIGURES:
+            draw(m).savefig("/dev/null", format="png", dpi=30)
+
+
+def test_defaults_leave_the_text_as_it_is() -> None:
+    m = app.Explorer()
+    text = app.load_variant(app.SCENARIOS / f"{app.REFERENCE}.toml")
+    assert m.variant.model_dump(exclude={"variant"}) == text.model_dump(exclude={"variant"})
+    assert m.reference is None
+
+
+def test_changing_the_variant_control_rebuilds_the_model() -> None:
+    """The page's Reset builds a new model from the controls, as Mesa's controller does."""
+    m = app.Explorer()
+    kwargs = _build_model_init_kwargs(m, {**defaults(), "variant": "us_2022"},
+                                      add_scenario_when_empty=True,
+                                      require_model_accepts_scenario=True)
+    rebuilt = type(m)(**kwargs)
+    assert rebuilt is not m and rebuilt.variant.name == "us_2022"
+    assert rebuilt.variant.preservation.min_days.value == 90
+
+
+def test_no_preservation_loses_more_evidence_than_a_long_period() -> None:
+    """Moving the preservation period moves data loss (same seed, same cases)."""
+    def loss(days: int) -> float:
+        m = app.Explorer(set_preservation=True, preservation_days=days, seed=2)
+        for _ in range(500):
+            m.step()
+        shares = app.loss_so_far(m)
+        return float(shares["lost_before_preservation"][-1] + shares["lost_after_lapse"][-1])
+    assert loss(0) > loss(180) + 0.05
+
+
+def test_views_follow_the_run() -> None:
+    m = app.Explorer(compare=True)
+    for _ in range(200):
+        m.step()
+    shares = app.loss_so_far(m)
+    assert len(shares["obtained"]) == 200
+    assert np.all(app.latency_so_far(m) >= 0)
+    assert 1 <= len(app.busiest(m)) <= 5
