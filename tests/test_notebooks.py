@@ -1,4 +1,4 @@
-"""The notebooks run end to end (on a short horizon) and are committed without outputs."""
+"""Every notebook runs end to end (small settings) and is committed without outputs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,11 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+CI_SETTINGS = {  # a short horizon, a small world and few replications: seconds per notebook
+    "COOPSIM_NOTEBOOK_DAYS": "200", "COOPSIM_NOTEBOOK_SCALE": "0.02",
+    "COOPSIM_NOTEBOOK_REPS": "2", "COOPSIM_NOTEBOOK_WORKERS": "1",
+    "COOPSIM_NOTEBOOK_SAMPLES": "4", "COOPSIM_NOTEBOOK_POINTS": "24", "MPLBACKEND": "Agg",
+}
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 
 
@@ -21,8 +26,8 @@ def test_notebook_is_committed_without_outputs(path: Path) -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COOPSIM_NOTEBOOK_DAYS", "200")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    for name, value in CI_SETTINGS.items():
+        monkeypatch.setenv(name, value)
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
