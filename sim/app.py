@@ -133,6 +133,12 @@ def _figure() -> Figure:
     return Figure(figsize=(6.4, 3.6), layout="constrained")
 
 
+def _waiting(ax: Any) -> None:
+    """Say so on a view that has nothing to show yet."""
+    ax.text(0.5, 0.5, "press Step or Play", transform=ax.transAxes, ha="center",
+            va="center", color=MUTED_INK)
+
+
 def open_by_stage(m: Explorer) -> Figure:
     d = m.daily()
     with house():
@@ -147,6 +153,8 @@ def open_by_stage(m: Explorer) -> Figure:
         if len(d):
             ax.stackplot(d["day"], *stacks, labels=list(groups), colors=MUTED[:4], alpha=0.85)
             ax.legend(loc="upper right", fontsize=9)
+        else:
+            _waiting(ax)
         ax.set(xlabel="day", ylabel="open requests", title="Where requests are")
     return fig
 
@@ -156,6 +164,9 @@ def loss_by_cause(m: Explorer) -> Figure:
         fig = _figure()
         ax = fig.add_subplot()
         runs = [(m, "-", "")] + ([(m.reference, "--", " (reference)")] if m.reference else [])
+        if not len(m.daily()):
+            _waiting(ax)
+            runs = []
         for model, ls, suffix in runs:
             d, shares = model.daily(), loss_so_far(model)
             for key, colour, label in (("lost_before_preservation", "#CC6677", "lost before "
@@ -165,7 +176,8 @@ def loss_by_cause(m: Explorer) -> Figure:
         ax.yaxis.set_major_formatter(lambda y, _: percent(y))
         ax.set(xlabel="day", ylabel="share of decided requests",
                title=f"Data loss so far: {_now(m)}")
-        ax.legend(loc="upper right", fontsize=9)
+        if runs:
+            ax.legend(loc="upper right", fontsize=9)
     return fig
 
 
@@ -192,6 +204,8 @@ def latency(m: Explorer) -> Figure:
                title="Time to evidence, requests obtained so far")
         if ax.has_data():
             ax.legend(loc="upper left", fontsize=9)
+        else:
+            _waiting(ax)
     return fig
 
 
@@ -209,6 +223,8 @@ def backlog(m: Explorer) -> Figure:
                title="Busiest central authorities")
         if ax.has_data():
             ax.legend(loc="upper right", fontsize=9)
+        else:
+            _waiting(ax)
     return fig
 
 
