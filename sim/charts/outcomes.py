@@ -128,7 +128,7 @@ def refusals_by_ground(runs: pd.DataFrame, style: Style, note: str = "") -> Figu
                       rotation=30, ha="right")
         _tick_labels(ax, order, style)
         ax.spines[:].set_visible(False)
-        fig.subplots_adjust(left=0.28, right=0.97, bottom=0.27)
+        fig.subplots_adjust(left=0.3, right=0.97, bottom=0.27)
         if rate.size:
             common = rate.columns[0].replace("_", " ")
             lo, hi = rate.sum(axis=1).min(), rate.sum(axis=1).max()
