@@ -13,11 +13,6 @@ from typing import Annotated, Literal, Self
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
-from SALib.analyze import morris as morris_analyze
-from SALib.analyze import sobol as sobol_analyze
-from SALib.sample import latin
-from SALib.sample import morris as morris_sample
-from SALib.sample import sobol as sobol_sample
 
 from .inputs import FieldProblem, Strict, read_toml, validate
 
@@ -54,6 +49,10 @@ def problem(names: Sequence[str], bounds: Sequence[tuple[float, float]]) -> dict
 
 def sample(prob: dict, method: Method | Literal["lhs"], n: int, seed: int) -> np.ndarray:
     """Parameter sample: Saltelli/Sobol (n * (2k + 2) rows), Morris trajectories, or LHS."""
+    from SALib.sample import latin  # SALib loads on first use: runs that need none start lighter
+    from SALib.sample import morris as morris_sample
+    from SALib.sample import sobol as sobol_sample
+
     if method == "sobol":
         return sobol_sample.sample(prob, n, calc_second_order=True, seed=seed)
     if method == "morris":
@@ -64,6 +63,9 @@ def sample(prob: dict, method: Method | Literal["lhs"], n: int, seed: int) -> np
 def indices(prob: dict, method: Method, n: int, seed: int,
             evaluate: Callable[[np.ndarray], np.ndarray], outputs: Sequence[str]) -> pd.DataFrame:
     """Sample, evaluate (rows -> one column per output) and analyse; ranked per output."""
+    from SALib.analyze import morris as morris_analyze
+    from SALib.analyze import sobol as sobol_analyze
+
     x = sample(prob, method, n, seed)
     y = np.asarray(evaluate(x), dtype=float).reshape(len(x), len(outputs))
     frames = []
