@@ -129,56 +129,61 @@ def busiest(m: CooperationModel, top: int = 5) -> dict[str, np.ndarray]:
 
 
 # -- the views: figures of the model as it stands ----------------------------------------
-def _figure() -> Figure:
-    return Figure(figsize=(6.4, 3.6), layout="constrained")
+def _drawn(draw: Any) -> Any:
+    """A view's figure: ``draw(model, axes)`` in the house style, on a half-slide canvas."""
+    def figure(m: Explorer) -> Figure:
+        with house():
+            fig = Figure(figsize=(6.4, 3.6), layout="constrained")
+            draw(m, fig.add_subplot())
+        return fig
+    figure.__name__ = draw.__name__
+    return figure
 
 
-def _waiting(ax: Any) -> None:
-    """Say so on a view that has nothing to show yet."""
-    ax.text(0.5, 0.5, "press Step or Play", transform=ax.transAxes, ha="center",
-            va="center", color=MUTED_INK)
+def _with_reference(m: Explorer, own: tuple, reference: tuple) -> list[tuple]:
+    """(model, *style) for the model, and for the reference when it is overlaid."""
+    return [(m, *own)] + ([(m.reference, *reference)] if m.reference is not None else [])
 
 
-def open_by_stage(m: Explorer) -> Figure:
+def _finish(ax: Any, legend: str, **labels: str) -> None:
+    """Label the view; add its legend, or say what to do while it has nothing to show."""
+    ax.set(**labels)
+    if ax.has_data():
+        ax.legend(loc=legend, fontsize=9)
+    else:
+        ax.text(0.5, 0.5, "press Step or Play", transform=ax.transAxes, ha="center",
+                va="center", color=MUTED_INK)
+
+
+STAGE_GROUPS = {
+    "locate and preserve": ("locate", "preservation_request", "preserve", "direct", "emergency"),
+    "draft and transmit": ("draft", "transmit"),
+    "central authority": ("queue", "review", "more_info", "consult", "postpone"),
+    "execution and return": ("execute", "return"),
+}
+
+
+@_drawn
+def open_by_stage(m: Explorer, ax: Any) -> None:
     d = m.daily()
-    with house():
-        fig = _figure()
-        ax = fig.add_subplot()
-        groups = {"locate and preserve": ("locate", "preservation_request", "preserve", "direct",
-                                          "emergency"),
-                  "draft and transmit": ("draft", "transmit"),
-                  "central authority": ("queue", "review", "more_info", "consult", "postpone"),
-                  "execution and return": ("execute", "return")}
-        stacks = [sum(d.get(f"open_{s}", 0) for s in stages) for stages in groups.values()]
-        if len(d):
-            ax.stackplot(d["day"], *stacks, labels=list(groups), colors=MUTED[:4], alpha=0.85)
-            ax.legend(loc="upper right", fontsize=9)
-        else:
-            _waiting(ax)
-        ax.set(xlabel="day", ylabel="open requests", title="Where requests are")
-    return fig
+    if len(d):
+        stacks = [sum(d[f"open_{s}"] for s in stages) for stages in STAGE_GROUPS.values()]
+        ax.stackplot(d["day"], *stacks, labels=list(STAGE_GROUPS), colors=MUTED[:4], alpha=0.85)
+    _finish(ax, "upper right", xlabel="day", ylabel="open requests", title="Where requests are")
 
 
-def loss_by_cause(m: Explorer) -> Figure:
-    with house():
-        fig = _figure()
-        ax = fig.add_subplot()
-        runs = [(m, "-", "")] + ([(m.reference, "--", " (reference)")] if m.reference else [])
-        if not len(m.daily()):
-            _waiting(ax)
-            runs = []
-        for model, ls, suffix in runs:
-            d, shares = model.daily(), loss_so_far(model)
-            for key, colour, label in (("lost_before_preservation", "#CC6677", "lost before "
-                                        "preservation"),
-                                       ("lost_after_lapse", "#882255", "lost after a lapse")):
+@_drawn
+def loss_by_cause(m: Explorer, ax: Any) -> None:
+    for model, ls, suffix in _with_reference(m, ("-", ""), ("--", " (reference)")):
+        d, shares = model.daily(), loss_so_far(model)
+        for key, colour, label in (("lost_before_preservation", "#CC6677",
+                                    "lost before preservation"),
+                                   ("lost_after_lapse", "#882255", "lost after a lapse")):
+            if len(d):
                 ax.plot(d["day"], shares[key], ls=ls, color=colour, label=label + suffix)
-        ax.yaxis.set_major_formatter(lambda y, _: percent(y))
-        ax.set(xlabel="day", ylabel="share of decided requests",
-               title=f"Data loss so far: {_now(m)}")
-        if runs:
-            ax.legend(loc="upper right", fontsize=9)
-    return fig
+    ax.yaxis.set_major_formatter(lambda y, _: percent(y))
+    _finish(ax, "upper right", xlabel="day", ylabel="share of decided requests",
+            title=f"Data loss so far: {_now(m)}")
 
 
 def _now(m: CooperationModel) -> str:
@@ -187,45 +192,30 @@ def _now(m: CooperationModel) -> str:
     return percent(float(lost[-1]), 1) if lost.size and np.isfinite(lost[-1]) else "-"
 
 
-def latency(m: Explorer) -> Figure:
-    with house():
-        fig = _figure()
-        ax = fig.add_subplot()
-        runs = [(m, MUTED[0], "this text")] + (
-            [(m.reference, MUTED_INK, "reference")] if m.reference else [])
-        bins = np.logspace(-1, np.log10(2000), 40)
-        for model, colour, label in runs:
-            x = latency_so_far(model)
-            if x.size:
-                ax.hist(x, bins=bins, histtype="step", lw=2, color=colour,
-                        label=f"{label}: median {np.median(x):.0f} d")
-        ax.set_xscale("log")
-        ax.set(xlabel="days to evidence (log scale)", ylabel="requests",
-               title="Time to evidence, requests obtained so far")
-        if ax.has_data():
-            ax.legend(loc="upper left", fontsize=9)
-        else:
-            _waiting(ax)
-    return fig
+@_drawn
+def latency(m: Explorer, ax: Any) -> None:
+    bins = np.logspace(-1, np.log10(2000), 40)
+    for model, colour, label in _with_reference(m, (MUTED[0], "this text"),
+                                                (MUTED_INK, "reference")):
+        x = latency_so_far(model)
+        if x.size:
+            ax.hist(x, bins=bins, histtype="step", lw=2, color=colour,
+                    label=f"{label}: median {np.median(x):.0f} d")
+    ax.set_xscale("log")
+    _finish(ax, "upper left", xlabel="days to evidence (log scale)", ylabel="requests",
+            title="Time to evidence, requests obtained so far")
 
 
-def backlog(m: Explorer) -> Figure:
-    with house():
-        fig = _figure()
-        ax = fig.add_subplot()
-        for (name, series), colour in zip(busiest(m).items(), MUTED, strict=False):
-            ax.plot(np.arange(series.size), series, color=colour, label=name)
-        if m.reference is not None:
-            for name, series in busiest(m.reference, 1).items():
-                ax.plot(np.arange(series.size), series, color=INK, ls="--",
-                        label=f"{name} (reference)")
-        ax.set(xlabel="day", ylabel="files waiting or under review",
-               title="Busiest central authorities")
-        if ax.has_data():
-            ax.legend(loc="upper right", fontsize=9)
-        else:
-            _waiting(ax)
-    return fig
+@_drawn
+def backlog(m: Explorer, ax: Any) -> None:
+    for (name, series), colour in zip(busiest(m).items(), MUTED, strict=False):
+        ax.plot(np.arange(series.size), series, color=colour, label=name)
+    if m.reference is not None:
+        for name, series in busiest(m.reference, 1).items():
+            ax.plot(np.arange(series.size), series, color=INK, ls="--",
+                    label=f"{name} (reference)")
+    _finish(ax, "upper right", xlabel="day", ylabel="files waiting or under review",
+            title="Busiest central authorities")
 
 
 def controls() -> dict[str, dict[str, Any]]:
