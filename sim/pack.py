@@ -184,7 +184,7 @@ def _sections(brief: Brief, world: World, figs: dict[str, Figure]) -> list[Secti
         sections.append(Section(heading, [f"**{charts.title(fig)}.**"], chart=stem))
     sections.append(Section("Findings table", [
         "Means over replications; the difference to the reference is paired (the same cases "
-        "under both texts) with its bootstrap 95% interval."], table=_findings(brief)))
+        "under both texts) with its bootstrap 95% interval."], table=findings(brief)))
     sections.append(Section("Provisions compared", [
         "What each text provides, with the article it comes from; 'silent' marks a question "
         "the text leaves open (the model then falls back to the bilateral treaty or letters "
@@ -194,7 +194,8 @@ def _sections(brief: Brief, world: World, figs: dict[str, Figure]) -> list[Secti
     return sections
 
 
-def _findings(brief: Brief) -> list[list[str]]:
+def findings(brief: Brief) -> list[list[str]]:
+    """The findings table: a header row, then one row per variant from least to most loss."""
     d = brief.stats.set_index(["variant", "metric"])
     rows = [["variant", "kind", "data loss (10-90%)", "difference to reference (95% CI)",
              "median latency (days)", "p90 latency (days)", "refused"]]
@@ -233,12 +234,9 @@ def _markdown(sections: list[Section], brief: Brief, command: str) -> str:
         lines += [f"## {s.heading}", ""]
         if s.chart:
             lines += [f"![{s.heading}]({s.chart}.png)", ""]
-        lines += [*(p for t in s.text for p in (t, "")), *(_md_table(s.table) if s.table else [])]
+        lines += [*(p for t in s.text for p in (t, "")),
+                  *([matrix.markdown(s.table), ""] if s.table else [])]
     return "\n".join(lines).rstrip() + "\n"
-
-
-def _md_table(rows: list[list[str]]) -> list[str]:
-    return [matrix.markdown(rows), ""]
 
 
 def _produced(brief: Brief, command: str) -> str:
