@@ -299,8 +299,8 @@ def cmd_app(args: argparse.Namespace) -> None:
     page = Path(__file__).resolve().parent / "app.py"
     print(f"Serving the interactive page on http://{args.host}:{args.port} (Ctrl-C stops it)")
     with suppress(KeyboardInterrupt):
-        subprocess.run([sys.executable, "-m", "solara", "run", str(page), "--host", args.host,
-                        "--port", str(args.port)], check=False)
+        subprocess.run([sys.executable, "-m", "solara", "run", str(page), "--no-check-version",
+                        "--host", args.host, "--port", str(args.port)], check=False)
 
 
 def cmd_run(args: argparse.Namespace) -> None:
