@@ -83,3 +83,15 @@ def test_views_follow_the_run() -> None:
     assert len(shares["obtained"]) == 200
     assert np.all(app.latency_so_far(m) >= 0)
     assert 1 <= len(app.busiest(m)) <= 5
+
+
+def test_app_command_serves_the_page_with_solara(monkeypatch, capsys) -> None:
+    from sim import cli
+
+    calls = []
+    monkeypatch.setattr(cli.subprocess, "run", lambda cmd, check: calls.append(cmd))
+    assert cli.main(["app", "--port", "9123"]) == 0
+    (cmd,) = calls
+    assert cmd[1:4] == ["-m", "solara", "run"] and cmd[4].endswith("sim/app.py")
+    assert cmd[-2:] == ["--port", "9123"]
+    assert "9123" in capsys.readouterr().out
