@@ -141,7 +141,8 @@ def summary(brief: Brief) -> list[str]:
     after = sum(_mean(brief, n, "loss_after_lapse") for n in loss)
     if before + after:
         out.append(f"Across the texts, {percent(before / (before + after))} of the evidence "
-                   "lost is deleted before anyone asks for it to be preserved; the rest is "
+                   "lost is deleted before it is preserved (while the preservation request "
+                   "travels, or during the MLA procedure when none was asked for); the rest is "
                    "deleted after a preservation lapses before the formal request is executed.")
     attr = brief.attribution[brief.attribution["group"] != "total"]
     total = float(brief.attribution.loc[brief.attribution["group"] == "total",
