@@ -4,7 +4,7 @@ colour-blind-safe colours that stay with each variant, and a source footnote."""
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -67,7 +67,7 @@ class Style:
 
 
 @contextmanager
-def house() -> Iterable[None]:
+def house() -> Iterator[None]:
     """Matplotlib settings of the house style, for the charts drawn inside the block."""
     with mpl.rc_context(RC):
         yield
