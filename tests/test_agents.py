@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 from conftest import make_world, set_value, world_data
+from hypothesis import given
+from hypothesis import strategies as st
+from simpy.resources.resource import SortedQueue
 
+from sim.agents import InsertionQueue
 from sim.model import CooperationModel
 
 HOUR = 1 / 24
@@ -59,3 +63,17 @@ def test_a_single_officer_makes_requests_queue(un) -> None:
         locate = ev[ev["stage"] == "locate"]
         medians[staff] = float((locate["end"] - locate["start"]).quantile(0.9))
     assert medians[1] > medians[0]
+
+
+@given(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 5)), max_size=40))
+def test_desk_queue_orders_requests_as_simpy_does(arrivals: list[tuple[int, int]]) -> None:
+    """Inserting in place gives SimPy's order: priority, then arrival time, then first come."""
+    class Request:
+        def __init__(self, priority: int, time: int, n: int) -> None:
+            self.key, self.n = (priority, time, False), n
+
+    ours, simpys = InsertionQueue(), SortedQueue()
+    for n, (priority, time) in enumerate(arrivals):
+        ours.append(Request(priority, time, n))
+        simpys.append(Request(priority, time, n))
+    assert [r.n for r in ours] == [r.n for r in simpys]
