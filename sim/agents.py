@@ -60,10 +60,27 @@ def _key(request: PriorityRequest) -> tuple:
     return request.key
 
 
+class Users(dict):
+    """The requests holding a desk, in arrival order, with removal in constant time (SimPy
+    keeps them in a list, and a release then searches thousands of files)."""
+
+    def append(self, request: PriorityRequest) -> None:
+        self[request] = None
+
+    def remove(self, request: PriorityRequest) -> None:
+        if self.pop(request, self) is self:
+            raise ValueError("not a user of this desk")
+
+
 class Desk(simpy.PriorityResource):
-    """A central authority's staff: a priority resource with an insertion-ordered queue."""
+    """A central authority's staff: SimPy's priority resource, with the queue kept in order by
+    insertion and the users in a dictionary."""
 
     PutQueue = InsertionQueue
+
+    def __init__(self, env: simpy.Environment, capacity: int) -> None:
+        super().__init__(env, capacity)
+        self.users = Users()
 
 
 class CentralAuthority(mesa.Agent):

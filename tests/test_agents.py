@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from simpy.resources.resource import SortedQueue
 
-from sim.agents import InsertionQueue
+from sim.agents import InsertionQueue, Users
 from sim.model import CooperationModel
 
 HOUR = 1 / 24
@@ -77,3 +77,13 @@ def test_desk_queue_orders_requests_as_simpy_does(arrivals: list[tuple[int, int]
         ours.append(Request(priority, time, n))
         simpys.append(Request(priority, time, n))
     assert [r.n for r in ours] == [r.n for r in simpys]
+
+
+def test_desk_users_release_in_any_order_and_refuse_strangers() -> None:
+    users = Users()
+    for r in "abc":
+        users.append(r)
+    users.remove("b")
+    assert list(users) == ["a", "c"] and len(users) == 2
+    with pytest.raises(ValueError):
+        users.remove("b")
