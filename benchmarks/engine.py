@@ -103,13 +103,10 @@ def ample_desks(world: World) -> World:
     bounded while each request still takes and releases a desk.
     """
     from sim.inputs import validate
-    from sim.world import World
+    from sim.world import World, scale_staff
 
     data = world.model_dump(mode="json")
-    ca = data["central_authorities"]
-    ca["staff"]["value"] *= DESK_FACTOR
-    ca["staff_by_state"]["value"] = {k: v * DESK_FACTOR
-                                     for k, v in ca["staff_by_state"]["value"].items()}
+    scale_staff(data, DESK_FACTOR)
     return validate(World, data, "<benchmark world>")
 
 

@@ -24,7 +24,7 @@ from sim.model import BACKLOG_BY_STATE, CooperationModel
 from sim.provisions import Variant, load_variant
 from sim.runner import ROOT
 from sim.vocabulary import Ground, Outcome, Stage
-from sim.world import World, load_world, scaled
+from sim.world import World, load_world, scale_staff, scaled
 
 SCENARIOS = ROOT / "scenarios"
 REFERENCE = "un_convention_2024"
@@ -74,10 +74,7 @@ def _world(scale: float, dc: float, poc: float, staff: float, party: float) -> W
                         ("world.states.poc_always_on_share", poc),
                         ("world.states.party_share", party)):
         designs.apply({}, data, path, value)
-    ca = data["central_authorities"]
-    ca["staff"]["value"] = max(1, round(ca["staff"]["value"] * staff))
-    ca["staff_by_state"]["value"] = {k: max(1, round(v * staff))
-                                     for k, v in ca["staff_by_state"]["value"].items()}
+    scale_staff(data, staff)
     return validate(World, data, "<page controls>")
 
 

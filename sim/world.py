@@ -218,15 +218,21 @@ def scaled(world: World, factor: float) -> World:
     if factor == 1:
         return world
     data = world.model_dump(mode="json")
-
-    def shrink(staff: int) -> int:
-        return max(1, round(staff * factor)) if staff else 0
-
     data["cases"]["per_year"]["value"] *= factor
-    ca = data["central_authorities"]
-    ca["staff"]["value"] = shrink(ca["staff"]["value"])
-    ca["staff_by_state"]["value"] = {k: shrink(v) for k, v in ca["staff_by_state"]["value"].items()}
-    for p in (data["points_of_contact"], *data["providers"]):
-        p["staff"]["value"] = shrink(p["staff"]["value"])
+    scale_staff(data, factor, everyone=True)
     data["world"]["description"] += f" (scaled x{factor:g})"
     return validate(World, data, f"<{world.world.name} scaled x{factor:g}>")
+
+
+def scale_staff(data: dict, factor: float, *, everyone: bool = False) -> None:
+    """Multiply the central authorities' staff in world data by ``factor`` (and, with
+    ``everyone``, the 24/7 points' and providers'), in place: to the nearest whole person,
+    at least one; 0 (unlimited) stays unlimited."""
+    def times(staff: int) -> int:
+        return max(1, round(staff * factor)) if staff else 0
+
+    ca = data["central_authorities"]
+    ca["staff"]["value"] = times(ca["staff"]["value"])
+    ca["staff_by_state"]["value"] = {k: times(v) for k, v in ca["staff_by_state"]["value"].items()}
+    for desk in (data["points_of_contact"], *data["providers"]) if everyone else ():
+        desk["staff"]["value"] = times(desk["staff"]["value"])
