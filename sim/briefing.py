@@ -7,10 +7,9 @@ period, and the clause groups behind the widest gap, with what each chart needs.
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import designs, experiments
+from . import designs, executors, experiments
 from .eventlog import RequestTable
 from .experiments import Task
 from .model import BACKLOG_BY_STATE, CooperationModel
@@ -82,12 +81,13 @@ class Brief:
 
 
 def observe(task: Task) -> dict[str, Any]:
-    """Run one task; return its summary and the details the charts need (or its error)."""
-    try:
-        model = experiments.simulate(task)
-        return {"summary": summarize(model.log, model.backlog_series()), **details(model)}
-    except Exception as e:  # one failed run is reported, not fatal to the others
-        return {"error": f"{type(e).__name__}: {e}"}
+    """Run one task; return its summary and the details the charts need.
+
+    A run that raises is reported by ``experiments.execute`` as a failure, not fatal to the
+    others.
+    """
+    model = experiments.simulate(task)
+    return {"summary": summarize(model.log, model.backlog_series()), **details(model)}
 
 
 def details(m: CooperationModel) -> dict[str, Any]:
@@ -138,16 +138,15 @@ def details(m: CooperationModel) -> dict[str, Any]:
 
 
 @contextmanager
-def pool(workers: int) -> Iterator[Executor | None]:
-    """One pool of worker processes for every phase (None: run in this process)."""
+def pool(workers: int, runs: int | None = None) -> Iterator[Executor | None]:
+    """One pool of at most ``min(workers, runs)`` worker processes for every phase (None: run
+    in this process). They ignore Ctrl-C; on any exception they are terminated at once."""
+    workers = min(workers, runs) if runs is not None else workers
     if workers <= 1:
         yield None
         return
-    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    try:
+    with executors.local_pool(workers) as executor:
         yield executor
-    finally:
-        executor.shutdown(cancel_futures=True)
 
 
 def sweep_points(reference: Variant) -> list[tuple[str, float, dict]]:
@@ -180,7 +179,8 @@ def gather(variants: Sequence[Variant], world: World, reference: str, *, reps: i
            attribution_reps: int | None = None) -> Brief:
     """Run the comparison, the sweep and the attribution; return the briefing's tables.
 
-    Runs go to ``executor`` if given, else to a pool of ``workers`` local processes.
+    Runs go to ``executor`` if given, else to a pool of ``workers`` local processes. If any
+    run fails, :class:`experiments.RunsFailed` says how many (and how many were transient).
     """
     began = time.perf_counter()
     variants = list(variants)
@@ -194,12 +194,10 @@ def gather(variants: Sequence[Variant], world: World, reference: str, *, reps: i
     compare = [Task.of(v, small, seed + k, days) for v in variants for k in range(reps)]
     points = sweep_points(ref)
     sweeps = [Task(data, wd, seed + k, days) for _, _, data in points for k in range(sweep_reps)]
-    with pool(workers if executor is None else 1) as own:
+    with pool(workers if executor is None else 1, len(compare) + len(sweeps)) as own:
         executor = executor or own
         results = experiments.execute(compare + sweeps, workers, executor, run=observe)
-        failed = [r["error"] for r in results if "error" in r]
-        if failed:
-            raise RuntimeError(f"{len(failed)} run(s) failed, first: {failed[0]}")
+        experiments.require_success(results)
         observed, swept = results[:len(compare)], results[len(compare):]
         runs = pd.DataFrame([{"variant": t.name, "rep": t.seed - seed, "seed": t.seed,
                               **o["summary"]} for t, o in zip(compare, observed, strict=True)])

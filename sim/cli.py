@@ -1,25 +1,59 @@
-"""The ``coopsim`` command line."""
+"""The ``coopsim`` command line.
+
+Every command validates all its inputs (files, options, the output folder, the executor)
+before it runs or writes anything; a bad input ends in one line, ``coopsim: error: WHERE:
+KEY: what is wrong``, with exit status 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any, NoReturn
 
-from . import briefing, calibration, designs, experiments, matrix, pack, report, runner, sources
+import pandas as pd
+
+from . import (
+    briefing,
+    calibration,
+    designs,
+    executors,
+    experiments,
+    limits,
+    matrix,
+    outputs,
+    pack,
+    report,
+    runner,
+    sensitivity,
+    sources,
+)
 from .inputs import InputError
 from .provisions import Variant, load_variant
-from .sensitivity import load_params
 from .store import ShardStore
-from .world import DEFAULT_WORLD, load_world, scaled
+from .world import DEFAULT_WORLD, World, load_world, scaled
 
 SCENARIOS = runner.ROOT / "scenarios"
 DEFAULT_VARIANT = SCENARIOS / "un_convention_2024.toml"
+INTERRUPTED = 130  # exit status after Ctrl-C, as shells report SIGINT
+
+
+class UsageError(Exception):
+    """A command line argparse rejects (its message, without argparse's usage lines)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, like every other input error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message.removeprefix("argument "))
 
 
 def variant_path(name: str) -> Path:
@@ -30,33 +64,41 @@ def variant_path(name: str) -> Path:
     return SCENARIOS / f"{name}.toml"
 
 
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def bounded(low: int, high: int) -> Any:
+    """An argparse type: a whole number from ``low`` to ``high``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low:,} to {high:,}, got {value:,}")
+        return value
+    return parse
 
 
 def common(p: argparse.ArgumentParser, reps: int | None, out: str,
            parallel: bool = False) -> None:
     """The options every run-like command shares."""
     p.add_argument("--world", default=str(DEFAULT_WORLD), help="world file")
-    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--seed", type=bounded(0, limits.MAX_SEED), default=1,
+                   help="random seed (default 1)")
     if reps is not None:
-        p.add_argument("--reps", type=positive, default=reps,
+        p.add_argument("--reps", type=bounded(1, limits.MAX_REPS), default=reps,
                        help=f"replications (default {reps})")
-    p.add_argument("--days", type=positive, default=runner.DEFAULT_DAYS,
+    p.add_argument("--days", type=bounded(1, limits.MAX_DAYS), default=runner.DEFAULT_DAYS,
                    help=f"horizon in days (default {runner.DEFAULT_DAYS})")
     p.add_argument("--out", help=f"output folder (default {out})")
     if parallel:
-        p.add_argument("--workers", type=positive, default=os.cpu_count() or 1,
+        p.add_argument("--workers", type=bounded(1, limits.max_workers()),
+                       default=os.cpu_count() or 1,
                        help="local worker processes (default: all cores)")
         p.add_argument("--executor", metavar="dask://HOST:PORT",
-                       help="run on a Dask cluster instead of local processes")
+                       help="run on a Dask cluster (dask://, tcp:// or tls://) you control")
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="coopsim", description=(
+    p = Parser(prog="coopsim", description=(
         "Simulate how cybercrime treaties move electronic evidence across borders."))
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run one treaty variant and write its results")
@@ -103,7 +145,7 @@ def parser() -> argparse.ArgumentParser:
     common(brief, 30, "results/brief/", parallel=True)
     app = sub.add_parser("app", help="the interactive page in a browser (Solara)")
     app.add_argument("--host", default="localhost", help="address to serve on")
-    app.add_argument("--port", type=positive, default=8765, help="port (default 8765)")
+    app.add_argument("--port", type=bounded(1, 65535), default=8765, help="port (default 8765)")
     cal = sub.add_parser("calibrate", help="the status quo beside published figures")
     cal.add_argument("--targets", default=str(SCENARIOS / "calibration" / "targets.toml"))
     common(cal, 3, "results/calibration/")
@@ -117,20 +159,20 @@ def shipped() -> list[Variant]:
     return sorted(variants, key=lambda v: (rank[v.variant.kind], v.variant.document, v.name))
 
 
+def check_executor(args: argparse.Namespace) -> None:
+    """A malformed ``--executor`` address fails before anything else is read."""
+    if args.executor:
+        executors.check_address(args.executor)
+
+
 @contextmanager
 def executor_for(args: argparse.Namespace) -> Iterator[object | None]:
-    """A Dask client for ``--executor dask://HOST:PORT``, else None (local processes)."""
+    """A Dask client for ``--executor`` (its scheduler must answer within seconds), else None
+    (local processes)."""
     if not args.executor:
         yield None
         return
-    if not args.executor.startswith("dask://"):
-        raise InputError("--executor", args.executor, "expected dask://HOST:PORT")
-    try:
-        from distributed import Client
-    except ImportError:
-        raise InputError("--executor", args.executor,
-                         "needs the dask extra: pip install -e '.[dask]'") from None
-    with Client(args.executor.replace("dask://", "tcp://", 1)) as client:
+    with executors.connect(args.executor) as client:
         yield client
 
 
@@ -139,17 +181,58 @@ def out_dir(args: argparse.Namespace, name: str) -> Path:
     return Path(args.out) if args.out else runner.ROOT / "results" / name
 
 
-def experiment_store(out: Path, design: str, args: argparse.Namespace,
-                     **details: object) -> ShardStore:
-    """The experiment's shard store, with a manifest of what it runs and with what."""
-    store = ShardStore(out)
+def at_most(option: str, count: int, limit: int, what: str) -> None:
+    """Refuse a command whose size exceeds one of :mod:`sim.limits`."""
+    if count > limit:
+        raise InputError(option, f"{count:,} {what}", f"at most {limit:,} in one command; "
+                         "split the study into several")
+
+
+def held_cases(world: World, reps: int) -> None:
+    """``run`` and ``calibrate`` keep every replication's records in memory: bound them."""
+    c = world.cases
+    at_most("--reps", round(reps * c.per_year.value * c.arrival_days.value / 365),
+            limits.MAX_HELD_CASES, "cases held in memory")
+
+
+def table_bytes(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False).encode()
+
+
+def experiment_files(tables: dict[str, pd.DataFrame], manifest: dict[str, Any]) -> dict:
+    """The tables as CSV, and a manifest naming each table's SHA-256."""
+    files = {name: table_bytes(frame) for name, frame in tables.items()}
+    manifest = {**manifest, "tables": {n: hashlib.sha256(b).hexdigest()
+                                       for n, b in files.items()}}
+    files["manifest.json"] = (json.dumps(manifest, indent=2) + "\n").encode()
+    return files
+
+
+def experiment_manifest(design: str, args: argparse.Namespace, **details: Any) -> dict:
+    """What an experiment ran and with what."""
     reps = getattr(args, "reps", 1)
-    manifest = {"design": design, **details, "seed": args.seed, "reps": reps,
-                "replication_seeds": [args.seed + k for k in range(reps)],
-                "days": args.days, "world": args.world, "workers": args.workers,
-                "packages": runner.package_versions(), "git_revision": runner.git_revision()}
-    runner.write_text(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
-    return store
+    return {"design": design, **details, "seed": args.seed, "reps": reps,
+            "replication_seeds": [args.seed + k for k in range(reps)],
+            "days": args.days, "world": args.world,
+            "executor": args.executor or f"{args.workers} local process(es)",
+            "packages": runner.package_versions(), "git_revision": runner.git_revision()}
+
+
+def say(target: outputs.Target) -> None:
+    """What claiming the folder restored or kept."""
+    for note in target.notes:
+        print(f"coopsim: {note}", file=sys.stderr)
+
+
+def failures(table: pd.DataFrame) -> int:
+    """Exit status 1, and one line on stderr, if some runs failed (their rows say why)."""
+    found = experiments.failures(table)
+    if not found.count:
+        return 0
+    print(f"coopsim: error: {found.count} of {len(table)} runs failed ({found.transient} for a "
+          f"transient reason: rerun the same command to retry them); first: "
+          f"{found.first_error}", file=sys.stderr)
+    return 1
 
 
 def cmd_variants(args: argparse.Namespace) -> None:
@@ -163,39 +246,80 @@ def cmd_variants(args: argparse.Namespace) -> None:
         print(matrix.markdown(rows))
 
 
-def cmd_compare(args: argparse.Namespace) -> None:
+def load_variants(names: list[str], reference: str) -> list[Variant]:
+    """The named variants (default: every shipped one), which must include ``reference``."""
+    variants = [load_variant(variant_path(n)) for n in names] or shipped()
+    seen = [v.name for v in variants]
+    if len(set(seen)) != len(seen):
+        raise InputError("VARIANT", ", ".join(seen), "each variant may be given once")
+    if reference not in seen:
+        raise InputError("--reference", reference,
+                         f"not among the variants ({', '.join(seen)})")
+    return variants
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    check_executor(args)
     world = load_world(Path(args.world))
-    variants = [load_variant(variant_path(n)) for n in args.variants] or shipped()
+    variants = load_variants(args.variants, args.reference)
     names = [v.name for v in variants]
-    if args.reference not in names:
-        raise InputError(args.reference, "--reference", "not among the compared variants")
+    at_most("--reps", len(variants) * args.reps, limits.MAX_RUNS, "runs")
     out = out_dir(args, "compare")
-    store = experiment_store(out, "compare", args, variants=names)
-    with executor_for(args) as executor:
+    outputs.check(out, "compare")
+    with executor_for(args) as executor, outputs.claim(out, "compare") as target:
+        say(target)
         table = experiments.compare(variants, world, reps=args.reps, seed=args.seed,
-                                    days=args.days, workers=args.workers, store=store,
-                                    executor=executor)
-    stats = experiments.paired(table, args.reference, list(report.COMPARE), seed=args.seed)
-    runner.write_table(out / "runs.csv", table)
-    runner.write_table(out / "compare.csv", stats)
+                                    days=args.days, workers=args.workers,
+                                    store=ShardStore(target.path), executor=executor)
+        stats = experiments.paired(table, args.reference, list(report.COMPARE), seed=args.seed)
+        target.publish(experiment_files({"runs.csv": table, "compare.csv": stats},
+                                        experiment_manifest("compare", args, variants=names)))
     titles = {v.name: v.variant.title for v in variants}
     print(f"{len(variants)} variants in world '{world.world.name}': seeds {args.seed}.."
           f"{args.seed + args.reps - 1} ({args.reps} replication(s)), {args.days} days; every "
           f"variant faces the same cases. Differences are paired, against {args.reference}.\n")
     print(report.compare_text(stats, titles, args.reps))
     print(f"\nWrote {out / 'runs.csv'} (one row per run) and {out / 'compare.csv'}")
+    return failures(table)
 
 
-def cmd_sweep(args: argparse.Namespace) -> None:
+def sweep_points(args: argparse.Namespace, variant: Variant, world: World) -> int:
+    """Validate the sweep's settings and every point; return the number of points."""
+    settings = [designs.parse_set(s) for s in args.set]
+    kind, n = designs.parse_design(args.design)
+    if kind == "factorial":
+        count = 1
+        for _, values in settings:
+            count *= len(values)
+        at_most("--set", count, limits.MAX_POINTS, "points")
+    else:
+        count = n
+    at_most("--reps", count * args.reps, limits.MAX_RUNS, "runs")
+    dv, dw = variant.model_dump(mode="json"), world.model_dump(mode="json")
+    if kind == "factorial":
+        points = designs.factorial(dv, dw, settings)
+    else:
+        paths = [path for path, _ in settings]
+        prob = sensitivity.problem(paths, [designs.bounds(p, v) for p, v in settings])
+        points = designs.sampled(dv, dw, paths, sensitivity.sample(prob, kind, n, args.seed))
+    experiments.checked(points)
+    return count
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    check_executor(args)
     variant, world = load_variant(variant_path(args.variant)), load_world(Path(args.world))
+    sweep_points(args, variant, world)
     settings = [designs.parse_set(s) for s in args.set]
     out = out_dir(args, f"sweep_{variant.name}")
-    store = experiment_store(out, args.design, args, variant=variant.name, set=args.set)
-    with executor_for(args) as executor:
+    outputs.check(out, "sweep")
+    with executor_for(args) as executor, outputs.claim(out, "sweep") as target:
+        say(target)
         table = experiments.sweep(variant, world, settings, reps=args.reps, seed=args.seed,
                                   days=args.days, workers=args.workers, design=args.design,
-                                  store=store, executor=executor)
-    runner.write_table(out / "sweep.csv", table)
+                                  store=ShardStore(target.path), executor=executor)
+        target.publish(experiment_files({"sweep.csv": table}, experiment_manifest(
+            args.design, args, variant=variant.name, set=args.set)))
     params = [path for path, _ in settings]
     means = table.groupby(params, sort=False)[list(report.COMPARE)].mean().reset_index()
     if args.design != "factorial":  # sampled points: show the range of outcomes instead
@@ -205,36 +329,57 @@ def cmd_sweep(args: argparse.Namespace) -> None:
           f"seeds {args.seed}..{args.seed + args.reps - 1}, {args.days} days\n")
     print(report.table_text(means, params))
     print(f"\nWrote {out / 'sweep.csv'} (one row per point and replication)")
+    return failures(table)
 
 
 def cmd_attribute(args: argparse.Namespace) -> None:
+    check_executor(args)
     a, b = load_variant(variant_path(args.a)), load_variant(variant_path(args.b))
     world = load_world(Path(args.world))
+    groups = designs.differing_groups(a.model_dump(mode="json"), b.model_dump(mode="json"))
+    at_most("--reps", 2 ** len(groups) * args.reps, limits.MAX_RUNS, "runs")
     metrics = list(report.ATTRIBUTED)
     out = out_dir(args, f"attribute_{a.name}_{b.name}")
-    store = experiment_store(out, "attribute", args, a=a.name, b=b.name)
-    with executor_for(args) as executor:
+    outputs.check(out, "attribute")
+    with executor_for(args) as executor, outputs.claim(out, "attribute") as target:
+        say(target)
         table = experiments.attribute(a, b, world, metrics, reps=args.reps, seed=args.seed,
-                                      days=args.days, workers=args.workers, store=store,
-                                      executor=executor)
-    runner.write_table(out / "attribution.csv", table)
+                                      days=args.days, workers=args.workers,
+                                      store=ShardStore(target.path), executor=executor)
+        target.publish(experiment_files({"attribution.csv": table}, experiment_manifest(
+            "attribute", args, a=a.name, b=b.name)))
     print(f"What makes the difference from {a.variant.title} to {b.variant.title} "
           f"(Shapley values over clause groups, {args.reps} replication(s), same cases):\n")
     print(report.attribution_text(table))
     print(f"\nWrote {out / 'attribution.csv'}")
 
 
+def study_points(variant: Variant, world: World, params: sensitivity.ParamsFile,
+                 seed: int, where: str) -> None:
+    """Validate every point of a sensitivity study's sample before anything runs."""
+    paths = list(params.params)
+    prob = sensitivity.problem(paths, [params.params[p].bounds for p in paths])
+    at_most("--params", len(sensitivity.sample(prob, params.method, params.samples, seed)),
+            limits.MAX_RUNS, "runs")
+    rows = sensitivity.sample(prob, params.method, params.samples, seed)
+    experiments.checked(designs.sampled(variant.model_dump(mode="json"),
+                                        world.model_dump(mode="json"), paths, rows), where)
+
+
 def cmd_sensitivity(args: argparse.Namespace) -> None:
+    check_executor(args)
     variant, world = load_variant(variant_path(args.variant)), load_world(Path(args.world))
-    params = load_params(args.params)
+    params = sensitivity.load_params(args.params)
+    study_points(variant, world, params, args.seed, args.params)
     out = out_dir(args, f"sensitivity_{variant.name}")
-    store = experiment_store(out, params.method, args, variant=variant.name,
-                             params=str(args.params))
-    with executor_for(args) as executor:
+    outputs.check(out, "sensitivity")
+    with executor_for(args) as executor, outputs.claim(out, "sensitivity") as target:
+        say(target)
         table = experiments.study(variant, world, params, list(report.ATTRIBUTED),
                                   seed=args.seed, days=args.days, workers=args.workers,
-                                  store=store, executor=executor)
-    runner.write_table(out / "indices.csv", table)
+                                  store=ShardStore(target.path), executor=executor)
+        target.publish(experiment_files({"indices.csv": table}, experiment_manifest(
+            params.method, args, variant=variant.name, params=str(args.params))))
     print(f"{variant.variant.title}: {params.method} indices over {len(params.params)} "
           f"parameter(s), seed {args.seed}, {args.days} days\n")
     print(report.indices_text(table))
@@ -258,37 +403,54 @@ def cmd_world(args: argparse.Namespace) -> None:
 def cmd_calibrate(args: argparse.Namespace) -> None:
     targets = calibration.load_targets(Path(args.targets))
     variant, world = calibration.status_quo(targets, SCENARIOS, load_world(Path(args.world)))
-    table = calibration.calibrate(targets, variant, world, reps=args.reps, seed=args.seed,
-                                  days=args.days)
+    held_cases(world, args.reps)
     out = out_dir(args, "calibration")
-    runner.write_table(out / "calibration.csv", table)
+    outputs.check(out, "calibrate")
+    with outputs.claim(out, "calibrate") as target:
+        say(target)
+        table = calibration.calibrate(targets, variant, world, reps=args.reps, seed=args.seed,
+                                      days=args.days)
+        with target.staging() as stage:
+            (stage / "calibration.csv").write_bytes(table_bytes(table))
     print(f"Status quo: {variant.variant.title}, "
           f"{', '.join(f'{k} = {v}' for k, v in targets.status_quo.set.items())} "
           f"({targets.status_quo.source}); {args.reps} replication(s), seed {args.seed}\n")
-    rows = [["target", "published", "tolerance", "simulated (10-90%)", "within", "source"]]
-    for _, r in table.iterrows():
-        rows.append([r["label"], f"{r['published']:g}", r["tolerance"],
-                     f"{r['simulated']:.2f} ({r['p10']:.2f}-{r['p90']:.2f})",
-                     "yes" if r["within"] else "NO", r["source"]])
-    print(matrix.markdown(rows))
+    print(matrix.markdown(calibration_rows(table)))
     print(f"\n{int(table['within'].sum())} of {len(table)} targets within tolerance. "
           f"Wrote {out / 'calibration.csv'}")
 
 
+def calibration_rows(table: pd.DataFrame) -> list[list[str]]:
+    """The calibration table as printed: a target without simulated observations is n/a,
+    with the reason."""
+    rows = [["target", "published", "tolerance", "simulated (10-90%)", "within", "source"]]
+    for _, r in table.iterrows():
+        simulated = f"n/a ({r['missing']})" if r["missing"] \
+            else f"{r['simulated']:.2f} ({r['p10']:.2f}-{r['p90']:.2f})"
+        rows.append([r["label"], f"{r['published']:g}", r["tolerance"], simulated,
+                     "yes" if r["within"] else "NO", r["source"]])
+    return rows
+
+
 def cmd_brief(args: argparse.Namespace) -> None:
+    check_executor(args)
     world = load_world(Path(args.world))
-    variants = [load_variant(variant_path(n)) for n in args.variants] or shipped()
-    if args.reference not in [v.name for v in variants]:
-        raise InputError(args.reference, "--reference", "not among the compared variants")
+    variants = load_variants(args.variants, args.reference)
     scaled(world, args.scale)  # a bad --scale fails before anything runs
+    sweep = (len(briefing.PERIODS) + 1) * max(2, args.reps // 3)
+    at_most("--reps", len(variants) * args.reps + sweep + briefing.ATTRIBUTION_BUDGET,
+            limits.MAX_RUNS, "runs")
     out = out_dir(args, "brief")
-    with executor_for(args) as executor:
+    outputs.check(out, "brief")
+    with executor_for(args) as executor, outputs.claim(out, "brief") as target:
+        say(target)
         brief = briefing.gather(variants, world, args.reference, reps=args.reps, seed=args.seed,
                                 days=args.days, scale=args.scale, workers=args.workers,
                                 executor=executor)
-    command = "coopsim " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["brief"] \
-        else "coopsim brief"
-    files = pack.write(brief, world, out, command)
+        command = "coopsim " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["brief"] \
+            else "coopsim brief"
+        with target.staging() as stage:
+            files = pack.write(brief, world, stage, command)
     print("\n".join(pack.summary(brief)).replace("**", ""))
     print(f"\n{len(brief.variants)} variants x {args.reps} replications (scale x{args.scale:g}),"
           f" sweep and attribution in {brief.seconds:.0f} s. Wrote {len(files)} files to {out}; "
@@ -306,11 +468,16 @@ def cmd_app(args: argparse.Namespace) -> None:
 def cmd_run(args: argparse.Namespace) -> None:
     vpath, wpath = variant_path(args.variant), Path(args.world)
     variant, world = load_variant(vpath), load_world(wpath)
-    results = runner.replicate(variant, world, args.seed, args.reps, args.days)
-    table = runner.summary_table(results, args.seed)
+    held_cases(world, args.reps)
     out = out_dir(args, variant.name)
-    runner.write_outputs(out, results, table,
-                         runner.manifest(vpath, wpath, args.seed, args.reps, args.days))
+    outputs.check(out, "run")
+    with outputs.claim(out, "run") as target:
+        say(target)
+        results = runner.replicate(variant, world, args.seed, args.reps, args.days)
+        table = runner.summary_table(results, args.seed)
+        with target.staging() as stage:
+            runner.write_outputs(stage, results, table,
+                                 runner.manifest(vpath, wpath, args.seed, args.reps, args.days))
     print(report.summary_text(
         f"{variant.variant.title} in world '{world.world.name}': seed {args.seed}, "
         f"{args.reps} replication(s), {args.days} days, "
@@ -319,20 +486,35 @@ def cmd_run(args: argparse.Namespace) -> None:
           f"backlog.parquet and manifest.json to {out}")
 
 
+COMMANDS: dict[str, Callable[[argparse.Namespace], int | None]] = {
+    "run": cmd_run, "variants": cmd_variants, "compare": cmd_compare, "sweep": cmd_sweep,
+    "sensitivity": cmd_sensitivity, "world": cmd_world, "calibrate": cmd_calibrate,
+    "brief": cmd_brief, "app": cmd_app, "attribute": cmd_attribute}
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    """Run one command; return its exit status (2 for any bad input, 130 on Ctrl-C)."""
     try:
-        commands = {"run": cmd_run, "variants": cmd_variants, "compare": cmd_compare,
-                    "sweep": cmd_sweep, "sensitivity": cmd_sensitivity, "world": cmd_world,
-                    "calibrate": cmd_calibrate, "brief": cmd_brief, "app": cmd_app,
-                    "attribute": cmd_attribute}
-        commands[args.command](args)
-    except InputError as e:
-        print(f"coopsim: error: {e}", file=sys.stderr)
-        return 2
+        args = parser().parse_args(argv)
+        return COMMANDS[args.command](args) or 0
+    except (InputError, UsageError) as e:
+        return fail(str(e), 2)
+    except experiments.RunsFailed as e:
+        return fail(str(e), 1)
+    except KeyboardInterrupt:
+        return fail("interrupted; rerun the same command to resume (finished runs are kept, "
+                    "previous results are untouched)", INTERRUPTED)
     except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
+
+
+def fail(message: str, status: int) -> int:
+    with suppress(BrokenPipeError):
+        sys.stdout.flush()
+    print(f"coopsim: error: {message}" if status != INTERRUPTED else f"coopsim: {message}",
+          file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":

@@ -12,27 +12,47 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import math
 from typing import Any
 
 import numpy as np
 
 from .inputs import InputError
+from .limits import MAX_POINTS
 from .vocabulary import Ground
 
 GROUND_NAMES = {g.value for g in Ground}
 
 
 def parse_values(text: str) -> list[Any]:
-    """``0:360:30`` -> 0, 30, ..., 360; ``a,b`` -> [a, b] (numbers, booleans, on/off, names)."""
+    """``0:360:30`` -> 0, 30, ..., 360; ``a,b`` -> [a, b] (numbers, booleans, on/off, names).
+
+    Numbers must be finite, and a grid or a list holds at most ``MAX_POINTS`` values (a
+    grid's count is known before it is built).
+    """
     if text.count(":") == 1:  # a range low:high, for sampled designs
-        return [float(x) for x in text.split(":")]
+        return [_finite(x) for x in text.split(":")]
     if text.count(":") == 2:
-        start, stop, step = (float(x) for x in text.split(":"))
+        start, stop, step = (_finite(x) for x in text.split(":"))
         if step <= 0 or stop < start:
-            raise ValueError(f"bad range '{text}'")
+            raise ValueError(f"bad range '{text}': needs start <= stop and step > 0")
+        steps = (stop - start) / step  # may be inf: compared before it is rounded
+        if not steps <= MAX_POINTS or math.ceil(steps + 0.5) > MAX_POINTS:  # np.arange's count
+            raise ValueError(f"the grid '{text}' has {steps + 1:,.0f} values, at most "
+                             f"{MAX_POINTS:,}")
         values = np.arange(start, stop + step / 2, step)
         return [int(v) if float(v).is_integer() else float(v) for v in values]
-    return [_scalar(v.strip()) for v in text.split(",") if v.strip()]
+    values = [_scalar(v.strip()) for v in text.split(",") if v.strip()]
+    if len(values) > MAX_POINTS:
+        raise ValueError(f"{len(values):,} values, at most {MAX_POINTS:,}")
+    return values
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"'{text.strip()}' is not a finite number")
+    return value
 
 
 def _scalar(text: str) -> Any:
@@ -42,9 +62,12 @@ def _scalar(text: str) -> Any:
     if lowered in ("off", "false", "no"):
         return False
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
+        value = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
         return text
+    if isinstance(value, float) and not math.isfinite(value):  # NaN, Infinity, 1e999
+        raise ValueError(f"'{text}' is not a finite number")
+    return value
 
 
 def parse_set(option: str) -> tuple[str, list[Any]]:
@@ -69,6 +92,8 @@ def apply(variant: dict, world: dict, path: str, value: Any) -> None:
         node = node[key]
     leaf = keys[-1]
     if leaf in GROUND_NAMES and "value" in node and isinstance(node["value"], list):
+        if not isinstance(value, bool):
+            raise InputError("--set", path, f"a listed ground is on or off, got {value!r}")
         grounds = [g for g in node["value"] if g != leaf]
         node["value"] = [*grounds, leaf] if value else grounds
     elif isinstance(node.get(leaf), dict) and "value" in node[leaf]:
@@ -87,9 +112,11 @@ def parse_design(text: str) -> tuple[str, int]:
     kind, _, n = text.partition(":")
     if kind == "factorial" and not n:
         return kind, 0
-    if kind in ("lhs", "sobol") and n.isdigit() and int(n) > 0:
-        return kind, int(n)
-    raise InputError("--design", text, "expected factorial, lhs:N or sobol:N")
+    if kind not in ("lhs", "sobol") or not (n.isascii() and n.isdigit()):
+        raise InputError("--design", text, "expected factorial, lhs:N or sobol:N")
+    if not 1 <= int(n) <= MAX_POINTS:
+        raise InputError("--design", text, f"N must be between 1 and {MAX_POINTS}, got {n}")
+    return kind, int(n)
 
 
 def bounds(path: str, values: list[Any]) -> tuple[float, float]:

@@ -6,15 +6,17 @@ import numpy as np
 from pydantic import Field
 from scipy.special import ndtri
 
-from .inputs import Strict
+from .inputs import Strict, between
+from .limits import MAX_DURATION_DAYS, MAX_SIGMA
 
 Source = Annotated[str, Field(min_length=3, description="document cited, or 'assumption: ...'")]
-NonNegative = Annotated[float, Field(ge=0)]
+Days = Annotated[float, between(0, MAX_DURATION_DAYS, "days")]
+PositiveDays = Annotated[float, between(0, MAX_DURATION_DAYS, "days", above=True)]
 
 
 class Fixed(Strict):
     dist: Literal["fixed"]
-    value: NonNegative
+    value: Days
     source: Source
 
     def quantile(self, u: np.ndarray) -> np.ndarray:
@@ -23,7 +25,7 @@ class Fixed(Strict):
 
 class Exponential(Strict):
     dist: Literal["exponential"]
-    mean: Annotated[float, Field(gt=0)]
+    mean: PositiveDays
     source: Source
 
     def quantile(self, u: np.ndarray) -> np.ndarray:
@@ -32,11 +34,13 @@ class Exponential(Strict):
 
 class LogNormal(Strict):
     dist: Literal["lognormal"]
-    median: Annotated[float, Field(gt=0)]
-    sigma: NonNegative
+    median: PositiveDays
+    sigma: Annotated[float, between(0, MAX_SIGMA)]  # see sim.limits.MAX_SIGMA
     source: Source
 
     def quantile(self, u: np.ndarray) -> np.ndarray:
+        if not self.sigma:  # no spread: every draw is the median (0 x ndtri(0) would be NaN)
+            return np.full(u.shape, self.median)
         return self.median * np.exp(self.sigma * ndtri(u))
 
 

@@ -4,24 +4,28 @@ Every run is a pure function of its task, ``run_task(Task) -> summary``, so resu
 same whatever executes them (this process, local worker processes, or any
 ``concurrent.futures.Executor``). Replication k of every variant uses seed ``seed + k``:
 the variants face the same cases, and their differences are paired.
+
+A run that raises is a failure (:func:`failure`): a *transient* one (memory, I/O, a lost
+worker) is reported but not stored, so the next invocation retries it; a *deterministic* one
+is stored with its error and not run again. :func:`failures` counts them.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import multiprocessing
 import sys
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor, Future, as_completed
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from . import designs, sensitivity
+from . import designs, executors, sensitivity
 from .inputs import validate
 from .model import CooperationModel
 from .provisions import Variant
@@ -70,43 +74,103 @@ def run_task(task: Task) -> dict[str, float]:
     return summarize(model.log, model.backlog_series())
 
 
-AFTER_RESULT: Callable[[int], None] | None = None  # test hook: called after each saved run
+AFTER_RESULT: Callable[[int], None] | None = None  # test hook: called after each result
+
+Result = dict[str, Any]
 
 
-def safe_run(task: Task) -> dict[str, Any]:
-    """``run_task``, with a run that raises recorded as a failure instead of stopping all."""
+def failure(error: BaseException, transient: bool | None = None) -> Result:
+    """A failed run's result: its error, and whether a retry may succeed."""
+    if transient is None:
+        transient = executors.transient(error)
+    return {"error": f"{type(error).__name__}: {error}", "transient": transient}
+
+
+def attempt(run: Callable[[Task], Result], task: Task) -> Result:
+    """``run(task)``, with an exception it raises returned as a :func:`failure`."""
     try:
-        return run_task(task)
+        return run(task)
     except Exception as e:  # any failure of one run is data for the experiment
-        return {"error": f"{type(e).__name__}: {e}"}
+        return failure(e)
+
+
+def safe_run(task: Task) -> Result:
+    """``run_task``, with a run that raises recorded as a failure instead of stopping all."""
+    return attempt(run_task, task)
+
+
+@dataclass(frozen=True)
+class Failures:
+    """Failed runs: ``transient`` ones are retried by the next invocation, ``deterministic``
+    ones are stored with their error and not run again."""
+
+    transient: int = 0
+    deterministic: int = 0
+    first_error: str | None = None
+
+    @property
+    def count(self) -> int:
+        return self.transient + self.deterministic
+
+
+class RunsFailed(RuntimeError):
+    """Runs failed, so the statistics that need every run cannot be computed (one line)."""
+
+    def __init__(self, count: int, transient: int, first_error: str) -> None:
+        self.count, self.transient, self.first_error = count, transient, first_error
+        retry = f" ({transient} transient: running it again retries them)" if transient else ""
+        first = first_error.replace("\r", " ").replace("\n", " ")
+        super().__init__(f"{count} run(s) failed{retry}; first: {first}")
+
+
+def failures(results: Iterable[Mapping[str, Any]] | pd.DataFrame) -> Failures:
+    """Count the failed runs among :func:`execute`'s results or an experiment's table."""
+    if isinstance(results, pd.DataFrame):
+        results = results.filter(["error", "transient"]).to_dict("records")
+    failed = [r for r in results if isinstance(r.get("error"), str)]
+    transient = sum(_flag(r.get("transient")) for r in failed)
+    return Failures(transient, len(failed) - transient, failed[0]["error"] if failed else None)
+
+
+def require_success(results: Iterable[Mapping[str, Any]] | pd.DataFrame) -> None:
+    """Raise :class:`RunsFailed` if any run failed."""
+    found = failures(results)
+    if found.count:
+        raise RunsFailed(found.count, found.transient, found.first_error or "")
+
+
+def _flag(value: Any) -> bool:
+    return isinstance(value, bool | np.bool_) and bool(value)
 
 
 def execute(tasks: Sequence[Task], workers: int = 1, executor: Executor | None = None,
             store: ShardStore | None = None,
-            run: Callable[[Task], dict[str, Any]] = safe_run) -> list[dict[str, Any]]:
-    """Summaries of ``tasks``, in task order, on ``executor`` (any ``concurrent.futures``
+            run: Callable[[Task], Result] = safe_run) -> list[Result]:
+    """Results of ``tasks``, in task order, on ``executor`` (any ``concurrent.futures``
     executor, or a ``distributed.Client``) or on ``workers`` local processes. ``run`` maps a
-    task to its result (default: the summary, with a failure recorded as an error).
+    task to its result (default: the summary); a run that raises, or that its executor loses,
+    gives a :func:`failure` instead. A broken local pool fails its unfinished runs as
+    transient; ``execute`` returns normally.
 
-    With a ``store``, finished runs are saved as they complete and runs already there are not
-    run again. A progress bar shows on a terminal.
+    With a ``store``, results are saved as they complete (transient failures excepted) and
+    runs already there are not run again. On KeyboardInterrupt, local workers are terminated
+    at once and the interrupt propagates. A progress bar shows on a terminal.
     """
     if hasattr(executor, "get_executor"):  # a dask.distributed Client
         executor = executor.get_executor()
     keys = [ShardStore.key(t) for t in tasks] if store else []
     found = store.load() if store else {}
-    results: list[dict[str, Any] | None] = [found.get(k) for k in keys] if store \
+    results: list[Result | None] = [found.get(k) for k in keys] if store \
         else [None] * len(tasks)
     pending = [i for i, r in enumerate(results) if r is None]
     bar = tqdm(total=len(tasks), initial=len(tasks) - len(pending), unit="run",
                disable=not sys.stderr.isatty(), file=sys.stderr)
-
     done = [len(tasks) - len(pending)]
 
-    def finished(i: int, summary: dict[str, Any]) -> None:
-        results[i] = summary
-        if store:
-            store.save(keys[i], summary)
+    def finished(i: int, result: Result) -> None:
+        results[i] = result
+        if store and not _flag(result.get("transient")):
+            store.save(keys[i], result)
         bar.update()
         done[0] += 1
         if AFTER_RESULT is not None:
@@ -115,20 +179,39 @@ def execute(tasks: Sequence[Task], workers: int = 1, executor: Executor | None =
     try:
         if executor is None and (workers <= 1 or len(pending) <= 1):
             for i in pending:
-                finished(i, run(tasks[i]))
+                finished(i, attempt(run, tasks[i]))
+        elif executor is None:
+            with executors.local_pool(min(workers, len(pending))) as pool:
+                _submit(pool, partial(attempt, run), tasks, pending, finished)
         else:
-            pool = executor or ProcessPoolExecutor(
-                min(workers, len(pending)), mp_context=multiprocessing.get_context("spawn"))
-            try:
-                futures = {pool.submit(run, tasks[i]): i for i in pending}
-                for future in as_completed(futures):
-                    finished(futures[future], future.result())
-            finally:
-                if executor is None:
-                    pool.shutdown(cancel_futures=True)
+            _submit(executor, partial(attempt, run), tasks, pending, finished)
     finally:
         bar.close()
     return [r for r in results if r is not None]
+
+
+def _submit(pool: Executor, run: Callable[[Task], Result], tasks: Sequence[Task],
+            pending: list[int], finished: Callable[[int, Result], None]) -> None:
+    """Run the ``pending`` tasks on ``pool``. What the pool raises instead of a result (a
+    lost worker, a lost cluster) is a transient failure; leaving early cancels the rest."""
+    futures: dict[Future, int] = {}
+    try:
+        for n, i in enumerate(pending):
+            try:
+                futures[pool.submit(run, tasks[i])] = i
+            except Exception as e:  # a broken pool or a closed client: nothing more starts
+                for j in pending[n:]:
+                    finished(j, failure(e, transient=True))
+                break
+        for future in as_completed(futures):
+            try:
+                result = future.result()
+            except Exception as e:
+                result = failure(e, transient=True)
+            finished(futures[future], result)
+    finally:
+        for future in futures:
+            future.cancel()
 
 
 def compare(variants: Iterable[Variant], world: World, *, reps: int = 1, seed: int = 1,
@@ -165,13 +248,22 @@ def paired(table: pd.DataFrame, reference: str, metrics: Sequence[str],
             values = g[metric].to_numpy(dtype=float)
             diff = (g[metric] - ref[metric].reindex(g.index)).to_numpy(dtype=float)
             low, high = _bootstrap(diff, rng)
+            mean, p10, p90 = _observed(values, np.mean, 0.1, 0.9)
             out.append({
-                "variant": name, "metric": metric, "mean": np.nanmean(values),
-                "p10": np.nanquantile(values, 0.1), "p90": np.nanquantile(values, 0.9),
-                "diff": np.nanmean(diff), "ci_low": low, "ci_high": high,
-                "zero_in_ci": bool(low <= 0 <= high),
+                "variant": name, "metric": metric, "mean": mean, "p10": p10, "p90": p90,
+                "diff": _observed(diff, np.mean)[0], "ci_low": low, "ci_high": high,
+                "zero_in_ci": not (low > 0 or high < 0),  # no interval: no difference shown
             })
     return pd.DataFrame(out)
+
+
+def _observed(x: np.ndarray, centre: Callable[[np.ndarray], float],
+              *quantiles: float) -> tuple[float, ...]:
+    """``centre`` and ``quantiles`` of the values that are not NaN (all NaN without any)."""
+    x = x[~np.isnan(x)]
+    if x.size == 0:
+        return (float("nan"),) * (1 + len(quantiles))
+    return (float(centre(x)), *(float(np.quantile(x, q)) for q in quantiles))
 
 
 def _bootstrap(diff: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
@@ -185,10 +277,13 @@ def _bootstrap(diff: np.ndarray, rng: np.random.Generator) -> tuple[float, float
     return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
 
 
-def checked(points: list[tuple[dict, dict, dict]]) -> list[tuple[dict, dict, dict]]:
-    """Validate every (parameters, variant data, world data) point before anything runs."""
+def checked(points: list[tuple[dict, dict, dict]],
+            source: str = "--set") -> list[tuple[dict, dict, dict]]:
+    """Validate every (parameters, variant data, world data) point before anything runs;
+    an error names ``source`` (the option or the study file) and the point."""
     for params, v, w in points:
-        where = "--set " + ", ".join(f"{k}={val}" for k, val in params.items())
+        point = ", ".join(f"{k}={val}" for k, val in params.items())
+        where = f"{source} {point}" if source == "--set" else f"{source}: point {point}"
         validate(Variant, v, where)
         validate(World, w, where)
     return points
@@ -238,9 +333,7 @@ def attribute(a: Variant, b: Variant, world: World, metrics: Sequence[str], *, r
         validate(Variant, h, f"<hybrid of {a.name} and {b.name}>")
     tasks = [Task(h, wd, seed + k, days) for h in hybrids for k in range(reps)]
     summaries = execute(tasks, workers, executor, store)
-    failed = [s["error"] for s in summaries if "error" in s]
-    if failed:
-        raise RuntimeError(f"{len(failed)} hybrid run(s) failed, first: {failed[0]}")
+    require_success(summaries)
     value = {s: np.mean([[summaries[i * reps + k][m] for m in metrics] for k in range(reps)],
                         axis=0) for i, s in enumerate(subsets)}
     n = len(groups)
@@ -275,6 +368,7 @@ def study(variant: Variant, world: World, params: sensitivity.ParamsFile,
         points = checked(designs.sampled(dv, dw, paths, rows))
         summaries = execute([Task(v, w, seed, days) for _, v, w in points], workers,
                             executor, store)
+        require_success(summaries)
         return np.array([[s.get(o, np.nan) for o in outputs] for s in summaries])
 
     return sensitivity.indices(prob, params.method, params.samples, seed, evaluate, outputs)

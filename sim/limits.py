@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 MAX_CASES = 1_000_000  # cases one replication draws: cases.per_year x arrival_days / 365
+MAX_HELD_CASES = 5_000_000  # cases `run` and `calibrate` hold in memory over all replications
 MAX_DAYS = 7_305  # horizon (--days), twenty years
 MAX_DURATION_DAYS = 36_525  # any duration or period in a file: a hundred years
 MAX_REPS = 1_000  # replications (--reps)
@@ -21,6 +22,9 @@ MAX_PROVIDERS = 1_000  # providers in a world
 MAX_STAFF = 1_000_000  # staff of any desk
 MAX_FILE_BYTES = 16 * 2**20  # an input file
 MAX_DEPTH = 32  # tables and arrays nested in an input file
+MAX_SIGMA = 4.0  # a lognormal duration's sigma: its 99th percentile is then 11,000 x its median
+MAX_CONCENTRATION = 1_000_000  # states.propensity_concentration: beyond, every State is the mean
+MIN_CASES_PER_YEAR = 0.001  # cases.per_year at least (a lower bound): one case in 1,000 years
 WORKERS_PER_CORE = 4  # --workers at most this many per core
 
 

@@ -16,7 +16,8 @@ from matplotlib.figure import Figure
 
 from . import charts, matrix, runner, sources
 from .briefing import NO_PRESERVATION, Brief
-from .charts.style import names, percent
+from .charts.style import days, names, percent, points
+from .provisions import Variant
 from .world import World
 
 TITLE = "Cross-border electronic evidence under the cybercrime treaty drafts"
@@ -84,29 +85,31 @@ def figures(brief: Brief) -> dict[str, Figure]:
     }
 
 
-def write(brief: Brief, world: World, out: Path, command: str) -> list[str]:
-    """Render every chart and write the pack into ``out`` (swapped in whole); return the files."""
+def write(brief: Brief, world: World, folder: Path, command: str) -> list[str]:
+    """Render every chart and write the pack into ``folder`` (a staging folder: see
+    ``sim.outputs``); return the files written."""
     figs = figures(brief)
     sections = _sections(brief, world, figs)
     images: dict[str, bytes] = {}
-    with runner.staged(out) as stage:
-        for stem, fig in figs.items():
-            png = io.BytesIO()
-            fig.savefig(png, format="png", dpi=200)
-            images[stem] = png.getvalue()
-            (stage / f"{stem}.png").write_bytes(images[stem])
-            fig.savefig(stage / f"{stem}.svg", format="svg")
-        (stage / "brief.md").write_text(_markdown(sections, brief, command))
-        (stage / "brief.html").write_text(_html(sections, brief, command, images))
-        for name, frame in _tables(brief).items():
-            frame.to_csv(stage / f"{name}.csv", index=False)
-        manifest = {**asdict(brief.settings), "reference": brief.reference,
-                    "widest": brief.widest, "variants": [v.name for v in brief.variants],
-                    "seconds": round(brief.seconds, 1), "command": command,
-                    "packages": runner.package_versions(), "git_revision": runner.git_revision()}
-        (stage / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        files = sorted(p.name for p in stage.iterdir())
-    return files
+    files: dict[str, bytes | str] = {}
+    for stem, fig in figs.items():
+        png, svg = io.BytesIO(), io.BytesIO()
+        fig.savefig(png, format="png", dpi=200)
+        fig.savefig(svg, format="svg")
+        images[stem] = files[f"{stem}.png"] = png.getvalue()
+        files[f"{stem}.svg"] = svg.getvalue()
+    files["brief.md"] = _markdown(sections, brief, command)
+    files["brief.html"] = _html(sections, brief, command, images)
+    for name, frame in _tables(brief).items():
+        files[f"{name}.csv"] = frame.to_csv(index=False)
+    manifest = {**asdict(brief.settings), "reference": brief.reference,
+                "widest": brief.widest, "variants": [v.name for v in brief.variants],
+                "seconds": round(brief.seconds, 1), "command": command,
+                "packages": runner.package_versions(), "git_revision": runner.git_revision()}
+    files["manifest.json"] = json.dumps(manifest, indent=2) + "\n"
+    for name, data in files.items():
+        (folder / name).write_bytes(data.encode() if isinstance(data, str) else data)
+    return sorted(files)
 
 
 def _tables(brief: Brief) -> dict[str, pd.DataFrame]:
@@ -124,14 +127,25 @@ def summary(brief: Brief) -> list[str]:
     """The findings in a few sentences, from the results (nothing here is fixed text)."""
     labels, ref = brief.labels, brief.reference
     loss = {v.name: _mean(brief, v.name, "data_loss") for v in brief.variants}
-    drafts = [v.name for v in brief.variants if v.variant.kind == "draft"] or list(loss)
+    loss = {n: x for n, x in loss.items() if np.isfinite(x)}  # NaN: nothing decided
+    if not loss:
+        return [f"No request was decided within the {brief.settings.days}-day horizon, so no "
+                "text's data loss or time to evidence can be measured yet: run the briefing "
+                "with a longer horizon (`--days`)."]
+    drafts = [v.name for v in brief.variants if v.variant.kind == "draft"]
+    drafts = [n for n in drafts if n in loss] if drafts else list(loss)
+    if not drafts:
+        return [f"No request under any draft was decided within the {brief.settings.days}-day "
+                "horizon, so the drafts' data loss cannot be measured yet: run the briefing "
+                "with a longer horizon (`--days`)."]
     best = min(drafts, key=loss.get)
     worst_loss = max(loss[n] for n in drafts)
     worst = [labels[n] for n in drafts if np.isclose(loss[n], worst_loss)]
     out = [f"Among the drafts, **{labels[best]}** loses the least evidence "
-           f"({percent(loss[best], 1)} of requests), against {percent(loss[ref], 1)} under the "
-           f"reference, {labels[ref]}; {names(worst)} "
-           f"{'loses' if len(worst) == 1 else 'lose'} the most ({percent(worst_loss, 1)})."]
+           f"({percent(loss[best], 1)} of requests), against "
+           f"{percent(_mean(brief, ref, 'data_loss'), 1)} under the reference, {labels[ref]}; "
+           f"{names(worst)} {'loses' if len(worst) == 1 else 'lose'} the most "
+           f"({percent(worst_loss, 1)})."]
     out.append(_why(brief, best))
     overall = min(loss, key=loss.get)
     if overall != best:
@@ -147,7 +161,7 @@ def summary(brief: Brief) -> list[str]:
     attr = brief.attribution[brief.attribution["group"] != "total"]
     total = float(brief.attribution.loc[brief.attribution["group"] == "total",
                                         "data_loss"].iloc[0])
-    if total and len(attr):
+    if np.isfinite(total) and total and attr["data_loss"].notna().any():
         top = attr.loc[attr["data_loss"].abs().idxmax()]
         out.append(f"Between {labels[ref]} and {labels[brief.widest]} (a gap of "
                    f"{100 * total:+.1f} points), the {top['group']} clauses account for "
@@ -163,7 +177,7 @@ def _why(brief: Brief, best: str) -> str:
     period = f"{p.min_days.value:g}" if p.available.value else NO_PRESERVATION
     rp = brief.variant(ref).preservation
     ref_period = f"{rp.min_days.value:g}" if rp.available.value else NO_PRESERVATION
-    sweep = brief.sweep.groupby("period")["data_loss"].mean()
+    sweep = brief.sweep.groupby("period")["data_loss"].mean().dropna()  # NaN: none decided
     if best == ref:
         return (f"{labels[ref]} is itself the best draft; its preservation period is "
                 f"{ref_period} days.")
@@ -172,8 +186,8 @@ def _why(brief: Brief, best: str) -> str:
         gap = _mean(brief, ref, "data_loss") - _mean(brief, best, "data_loss")
         return (f"Its preservation period ({period} days against {ref_period}) is the main "
                 f"reason: changing only the period of the {labels[ref]} text to {period} days "
-                f"changes its data loss by {100 * -gain:+.1f} points (chart 2), against a gap "
-                f"of {100 * -gap:+.1f} points between the two texts.")
+                f"changes its data loss by {points(-gain)} points (chart 2), against a gap "
+                f"of {points(-gap)} points between the two texts.")
     return (f"It sets the same preservation period as {labels[ref]}; the difference comes "
             "from its other clauses (see the provisions table).")
 
@@ -200,17 +214,22 @@ def findings(brief: Brief) -> list[list[str]]:
     d = brief.stats.set_index(["variant", "metric"])
     rows = [["variant", "kind", "data loss (10-90%)", "difference to reference (95% CI)",
              "median latency (days)", "p90 latency (days)", "refused"]]
-    order = sorted(brief.variants, key=lambda v: d.loc[(v.name, "data_loss"), "mean"])
-    for v in order:
+    def rank(v: Variant) -> tuple[bool, float]:  # variants that decided nothing go last
+        mean = d.loc[(v.name, "data_loss"), "mean"]
+        return bool(np.isnan(mean)), mean
+
+    for v in sorted(brief.variants, key=rank):
         loss = d.loc[(v.name, "data_loss")]
-        diff = ("reference" if v.name == brief.reference else
-                f"{100 * loss['diff']:+.1f} pts ({100 * loss['ci_low']:+.1f} to "
-                f"{100 * loss['ci_high']:+.1f})")
+        diff = ("reference" if v.name == brief.reference else "n/a"
+                if np.isnan(loss["diff"]) else
+                f"{points(loss['diff'])} pts ({points(loss['ci_low'])} to "
+                f"{points(loss['ci_high'])})")
         rows.append([v.label, v.variant.kind,
+                     "n/a" if np.isnan(loss["mean"]) else
                      f"{percent(loss['mean'], 1)} ({percent(loss['p10'], 1)}-"
                      f"{percent(loss['p90'], 1)})", diff,
-                     f"{d.loc[(v.name, 'latency_median'), 'mean']:.0f}",
-                     f"{d.loc[(v.name, 'latency_p90'), 'mean']:.0f}",
+                     days(d.loc[(v.name, "latency_median"), "mean"]),
+                     days(d.loc[(v.name, "latency_p90"), "mean"]),
                      percent(d.loc[(v.name, "refusal_rate"), "mean"], 1)])
     return rows
 

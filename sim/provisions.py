@@ -11,7 +11,9 @@ from typing import Any, Literal, Self
 
 from pydantic import Field, model_validator
 
+from .distributions import Days
 from .inputs import FieldProblem, InputError, Strict, read_toml, validate
+from .limits import MAX_DEPTH
 from .vocabulary import (
     Channel,
     DataType,
@@ -65,10 +67,10 @@ def _require(section: Strict, names: tuple[str, ...]) -> None:
 
 class Preservation(Strict):
     available: Cited[bool]
-    min_days: Cited[float] | None = None
+    min_days: Cited[Days] | None = None
     continues_pending_mla: Cited[bool] | None = None
     extension: Cited[bool] | None = None
-    extension_days: Cited[float] | None = None
+    extension_days: Cited[Days] | None = None
     dual_criminality: Cited[DualCriminality] | None = None
     refusal_grounds: Grounds | None = None
 
@@ -77,8 +79,6 @@ class Preservation(Strict):
         if self.available.value:
             _require(self, ("min_days", "continues_pending_mla", "extension",
                             "dual_criminality", "refusal_grounds"))
-            if self.min_days.value < 0:
-                raise FieldProblem("min_days.value", "must be >= 0")
             if self.extension.value and (self.extension_days is None
                                          or self.extension_days.value <= 0):
                 raise FieldProblem("extension_days", "> 0 required when extension is allowed")
@@ -134,8 +134,8 @@ class DirectRequest(Strict):
 
     available: Cited[bool]
     data_types: Cited[list[DataType]] | None = None
-    deadline_days: Cited[float] | None = None  # the provider must answer within
-    emergency_days: Cited[float] | None = None  # ... in an emergency (absent: no direct route)
+    deadline_days: Cited[Days] | None = None  # the provider must answer within
+    emergency_days: Cited[Days] | None = None  # ... in an emergency (absent: no direct route)
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
@@ -208,7 +208,8 @@ def load_variant(path: Path | str) -> Variant:
 def composed(path: Path, children: tuple[Path, ...] = ()) -> dict[str, Any]:
     """The variant file's data with its ancestors' provisions filled in."""
     data = read_toml(path)
-    parent = data.get("variant", {}).get("extends")
+    info = data.get("variant")
+    parent = info.get("extends") if isinstance(info, dict) else None  # else: validation says
     if parent is None:
         return data
     if not isinstance(parent, str):
@@ -220,10 +221,13 @@ def composed(path: Path, children: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise InputError(path, "variant.extends", f"cycle: {names}")
     if not parent_path.is_file():
         raise InputError(path, "variant.extends", f"no variant '{parent}' ({parent_path})")
+    if len(chain) > MAX_DEPTH:
+        raise InputError(path, "variant.extends", f"more than {MAX_DEPTH} variants extend "
+                         "one another")
     merged = composed(parent_path, chain)
     for section, provisions in data.items():
-        if section == "variant" or not isinstance(provisions, dict):
-            merged[section] = provisions
-        else:
-            merged[section] = {**merged.get(section, {}), **provisions}
+        base = merged.get(section)
+        tables = isinstance(base, dict) and isinstance(provisions, dict)
+        merged[section] = {**base, **provisions} if tables and section != "variant" \
+            else provisions
     return merged

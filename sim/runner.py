@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
-import shutil
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -63,45 +59,14 @@ def summary_table(results: list[RunResult], seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@contextmanager
-def staged(out: Path) -> Iterator[Path]:
-    """A staging folder that replaces ``out`` only when the block completes: readers see the
-    previous results or the new ones, never a half-written folder."""
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(stage, ignore_errors=True)
-    stage.mkdir()
-    try:
-        yield stage
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        if out.exists():
-            out.rename(old)
-        try:
-            stage.rename(out)
-        except BaseException:
-            if old.exists():
-                old.rename(out)  # put the previous results back
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-
-
-def write_outputs(out: Path, results: list[RunResult], table: pd.DataFrame,
+def write_outputs(folder: Path, results: list[RunResult], table: pd.DataFrame,
                   manifest: dict) -> None:
-    """Write every output of a run into a staging folder, then swap it in."""
-    with staged(out) as stage:
-        table.to_csv(stage / "summary.csv", index=False)
-        for name in ("events", "requests", "daily", "backlog"):
-            frames = [getattr(r, name).assign(rep=k) for k, r in enumerate(results)]
-            pd.concat(frames, ignore_index=True).to_parquet(stage / f"{name}.parquet")
-        (stage / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-
-
-def write_table(path: Path, frame: pd.DataFrame) -> None:
-    """Write a CSV atomically."""
-    write_text(path, frame.to_csv(index=False))
+    """Write every output of a run into ``folder`` (a staging folder: see ``sim.outputs``)."""
+    table.to_csv(folder / "summary.csv", index=False)
+    for name in ("events", "requests", "daily", "backlog"):
+        frames = [getattr(r, name).assign(rep=k) for k, r in enumerate(results)]
+        pd.concat(frames, ignore_index=True).to_parquet(folder / f"{name}.parquet")
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 
 def manifest(variant_path: Path, world_path: Path, seed: int, reps: int, days: int) -> dict:
@@ -120,17 +85,6 @@ def manifest(variant_path: Path, world_path: Path, seed: int, reps: int, days: i
 def package_versions() -> dict[str, str]:
     packages = ("coopsim", "mesa", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "scipy")
     return {p: _version(p) for p in packages}
-
-
-def write_text(path: Path, text: str) -> None:
-    """Write a text file atomically: a temporary file beside it, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    try:
-        partial.write_text(text)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def _sha256(path: Path) -> str:

@@ -6,15 +6,20 @@ or a test function with known indices) and analyses the outputs.
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self, Union, get_args, get_origin
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
 
+from .designs import GROUND_NAMES
 from .inputs import FieldProblem, Strict, read_toml, validate
+from .limits import MAX_RUNS
+from .provisions import Variant
+from .world import World
 
 Method = Literal["sobol", "morris"]
 
@@ -36,6 +41,81 @@ class ParamsFile(Strict):
     params: dict[str, Range] = Field(min_length=1)
     method: Method = "sobol"
     samples: Annotated[int, Field(ge=4)] = 64
+
+    @model_validator(mode="after")
+    def _runs(self) -> Self:
+        """At most ``MAX_RUNS`` model runs: Saltelli N(2k + 2), Morris N(k + 1)."""
+        k = len(self.params)
+        per, formula = (2 * k + 2, "2k + 2") if self.method == "sobol" else (k + 1, "k + 1")
+        if self.samples * per > MAX_RUNS:
+            raise FieldProblem("samples", f"{self.method} with {k} parameter(s) runs samples x "
+                               f"({formula}) = {self.samples * per:,} models, at most "
+                               f"{MAX_RUNS:,}: samples must be at most {MAX_RUNS // per:,}")
+        return self
+
+    @model_validator(mode="after")
+    def _within_range(self) -> Self:
+        """Both bounds of a parameter lie in the range its path allows (``bounds = [0, 1e12]``
+        for a period would only fail once sampled)."""
+        for path, r in self.params.items():
+            if path.rsplit(".", 1)[-1] in GROUND_NAMES:
+                raise FieldProblem(f"params.{path}", "a listed ground is on or off: it has no "
+                                   "range to sample")
+            kind = _leaf_type(path)
+            for i, x in enumerate(r.bounds if kind is not None else ()):
+                try:  # sampled values of a count are rounded, as designs.apply rounds them
+                    TypeAdapter(kind).validate_python(round(x) if _bare(kind) is int else x,
+                                                      strict=True)
+                except ValidationError as e:
+                    message = e.errors()[0]["msg"].removeprefix("Value error, ")
+                    raise FieldProblem(f"params.{path}.bounds.{i}", f"{path}: {message}") \
+                        from None
+        return self
+
+
+def _leaf_type(path: str) -> Any:
+    """The type, with its bounds, of what ``designs.apply`` sets at a dotted path (a cited
+    provision's or a world figure's value, a distribution's parameter); None where the path
+    names nothing in the schema, or something within a list (a refusal ground)."""
+    world = path.startswith("world.")
+    kind: Any = World if world else Variant
+    for key in path.split(".")[1 if world else 0:]:
+        kind = _child(kind, key)
+        if kind is None:
+            return None
+    value = _cited_value(_bare(kind))
+    return kind if value is None else value
+
+
+def _cited_value(kind: Any) -> Any:
+    """The type of ``value`` in a cited provision or a world figure (``Cited[T]``,
+    ``Param[T]``: generic models), optional or not; None for any other type."""
+    members = get_args(kind) if get_origin(kind) in (Union, types.UnionType) else (kind,)
+    cited = [m for m in members if _is_model(m) and m.__pydantic_generic_metadata__["origin"]]
+    return _child(cited[0], "value") if cited else None
+
+
+def _child(kind: Any, key: str) -> Any:
+    """The type under ``key`` in a model, dict or union type (None: no such key)."""
+    kind = _bare(kind)
+    if get_origin(kind) in (Union, types.UnionType):
+        found = [c for c in (_child(a, key) for a in get_args(kind)) if c is not None]
+        return found[0] if found else None
+    if get_origin(kind) is dict:
+        return get_args(kind)[1]
+    if _is_model(kind) and key in kind.model_fields:
+        field = kind.model_fields[key]
+        return Annotated[field.annotation, *field.metadata] if field.metadata \
+            else field.annotation
+    return None
+
+
+def _bare(kind: Any) -> Any:
+    return get_args(kind)[0] if get_origin(kind) is Annotated else kind
+
+
+def _is_model(kind: Any) -> bool:
+    return isinstance(kind, type) and issubclass(kind, BaseModel)
 
 
 def load_params(path: Path | str) -> ParamsFile:

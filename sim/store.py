@@ -2,19 +2,30 @@
 
 A shard's name is a hash of its task (variant data, world data, seed, horizon), so running the
 same experiment again finds the finished runs and computes only the rest: an interrupted
-experiment resumes, and no run is lost or counted twice.
+experiment resumes, and no run is lost or counted twice. A shard keeps each value's type
+(integers stay integers), so a table made from shards is identical to the one first computed.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import os
+import re
+import stat
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .outputs import atomic_write
+
+SHARD = re.compile(r"[0-9a-f]{20}\.parquet")
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) \
+    | getattr(os, "O_CLOEXEC", 0)  # never a symlink; never wait on a FIFO
 
 
 class ShardStore:
@@ -30,11 +41,35 @@ class ShardStore:
         return hashlib.sha256(text.encode()).hexdigest()[:20]
 
     def load(self) -> dict[str, dict[str, Any]]:
-        """Every finished run, by key (a half-written shard is never visible: see ``save``)."""
-        return {p.stem: pd.read_parquet(p).iloc[0].to_dict()
-                for p in sorted(self.folder.glob("*.parquet"))}
+        """Every finished run, by key, each value of the type it was saved with.
+
+        Only regular files named like shards are read, never through a symlink; one that
+        cannot be read is skipped (its run is computed again). A half-written shard is never
+        visible: see ``save``.
+        """
+        rows = {}
+        for name in sorted(os.listdir(self.folder)):
+            row = self._read(self.folder / name) if SHARD.fullmatch(name) else None
+            if row is not None:
+                rows[name.removesuffix(".parquet")] = row
+        return rows
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, Any] | None:
+        try:
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                return None
+            fd = os.open(path, os.O_RDONLY | NOFOLLOW)
+            with os.fdopen(fd, "rb") as f:
+                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                    return None
+                rows = pq.read_table(io.BytesIO(f.read())).to_pylist()
+        except (OSError, ValueError, pa.ArrowException):  # gone, a symlink, or not Parquet
+            return None
+        return rows[0] if len(rows) == 1 else None
 
     def save(self, key: str, row: dict[str, Any]) -> None:
-        partial = self.folder / f".{key}.partial-{os.getpid()}"
-        pd.DataFrame([row]).to_parquet(partial)
-        partial.replace(self.folder / f"{key}.parquet")
+        """Write one run's result as its shard, atomically (values keep their types)."""
+        data = io.BytesIO()
+        pq.write_table(pa.Table.from_pylist([row]), data)
+        atomic_write(self.folder / f"{key}.parquet", data.getvalue())

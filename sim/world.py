@@ -12,13 +12,22 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
-from .distributions import Dist, Source
-from .inputs import FieldProblem, InputError, Strict, read_toml, validate
+from .distributions import Dist, PositiveDays, Source
+from .inputs import FieldProblem, InputError, Strict, between, read_toml, validate
+from .limits import (
+    MAX_CASES,
+    MAX_CONCENTRATION,
+    MAX_PROVIDERS,
+    MAX_STAFF,
+    MAX_STATES,
+    MIN_CASES_PER_YEAR,
+)
 from .provisions import Regime
 from .vocabulary import Channel, DataType, Ground, Offence
 
-Share = Annotated[float, Field(ge=0, le=1)]
+Share = Annotated[float, between(0, 1)]
 ISO3 = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+Staff = Annotated[int, between(0, MAX_STAFF, "people")]  # 0 means unlimited
 
 
 class Param[T](Strict):
@@ -32,7 +41,7 @@ class StateRow(Strict):
     iso3: ISO3
     name: str
     region: str
-    utc_offset: Annotated[float, Field(ge=-12, le=14)]
+    utc_offset: Annotated[float, between(-12, 14, "hours")]
 
 
 class States(Strict):
@@ -43,7 +52,8 @@ class States(Strict):
     letters_rogatory_acceptance: Param[Share]
     poc_always_on_share: Param[Share]
     dc_reservation_share: Param[Share]
-    propensity_concentration: Param[Annotated[float, Field(gt=0)]]
+    propensity_concentration: Param[Annotated[float, between(0, MAX_CONCENTRATION,
+                                                             above=True)]]
 
     def rows(self) -> list[StateRow]:
         if isinstance(self.roster, list):
@@ -55,8 +65,8 @@ class States(Strict):
 
 
 class CentralAuthorities(Strict):
-    staff: Param[Annotated[int, Field(ge=0)]]  # 0 means unlimited
-    staff_by_state: Param[dict[ISO3, Annotated[int, Field(ge=0)]]]
+    staff: Param[Staff]
+    staff_by_state: Param[dict[ISO3, Staff]]
     review_days: Dist
     more_info_share: Param[Share]
     more_info_reply_days: Dist
@@ -69,9 +79,9 @@ class CentralAuthorities(Strict):
 
 class PointsOfContact(Strict):
     handling_days: Dist
-    staff: Param[Annotated[int, Field(ge=0)]]  # 0 means unlimited
-    business_hours: Param[tuple[Annotated[float, Field(ge=0, le=24)],
-                                Annotated[float, Field(ge=0, le=24)]]]
+    staff: Param[Staff]
+    business_hours: Param[tuple[Annotated[float, between(0, 24, "hours")],
+                                Annotated[float, between(0, 24, "hours")]]]
 
     @model_validator(mode="after")
     def _hours(self) -> Self:
@@ -96,19 +106,19 @@ class Provider(Strict):
     execute_days: Dist
     emergency_days: Dist
     never_existed_share: Param[Share]
-    staff: Param[Annotated[int, Field(ge=0)]]  # 0 means unlimited
+    staff: Param[Staff]
 
 
 class Cases(Strict):
-    per_year: Param[Annotated[float, Field(gt=0)]]
-    arrival_days: Param[Annotated[float, Field(gt=0)]]
+    per_year: Param[Annotated[float, Field(ge=MIN_CASES_PER_YEAR)]]  # see _drawn
+    arrival_days: Param[PositiveDays]
     offence_mix: Param[dict[Offence, Share]]
     data_type_mix: Param[dict[DataType, Share]]
     emergency_share: Param[Share]
     preservation_share: Param[dict[DataType, Share]]  # requests that ask for preservation first
     age_days: Dist
     next_hop_share: Param[Share]
-    max_hops: Param[Annotated[int, Field(ge=1, le=10)]]
+    max_hops: Param[Annotated[int, between(1, 10)]]
 
     @model_validator(mode="after")
     def _mixes(self) -> Self:
@@ -119,6 +129,16 @@ class Cases(Strict):
         missing = [t.value for t in DataType if t not in self.preservation_share.value]
         if missing:
             raise FieldProblem("preservation_share.value", f"missing {', '.join(missing)}")
+        return self
+
+    @model_validator(mode="after")
+    def _drawn(self) -> Self:
+        """A replication draws ``per_year x arrival_days / 365`` cases: at most MAX_CASES."""
+        drawn = self.per_year.value * self.arrival_days.value / 365
+        if drawn > MAX_CASES:
+            raise FieldProblem("per_year.value", f"with arrival_days = "
+                               f"{self.arrival_days.value:g} a replication draws {drawn:,.0f} "
+                               f"cases (per_year x arrival_days / 365), at most {MAX_CASES:,}")
         return self
 
 
@@ -173,7 +193,12 @@ class World(Strict):
             for d in DataType:
                 if d not in profile:
                     raise FieldProblem(f"retention.{name}.{d.value}", "missing")
-        homes = {r.iso3 for r in self.states.rows()}
+        rows = self.states.rows()
+        homes = {r.iso3 for r in rows}
+        for key, items, most in (("states.roster", rows, MAX_STATES),
+                                 ("providers", self.providers, MAX_PROVIDERS)):
+            if len(items) > most:
+                raise FieldProblem(key, f"has {len(items):,} entries, at most {most:,}")
         for i, p in enumerate(self.providers):
             if p.retention not in self.retention:
                 raise FieldProblem(f"providers.{i}.retention",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from sim.provisions import load_variant
 from sim.world import scaled
 
 NAMES = ("un_convention_2024", "russia_2017", "no_treaty")
+NAN = re.compile(r"\bnan\b", re.IGNORECASE)  # a NaN printed as text
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +163,39 @@ def test_scaled_world_gives_the_same_shares_within_noise() -> None:
     small = briefing.gather([variant], world, variant.name, reps=12, days=600, scale=0.25,
                             sweep_reps=2, attribution_reps=1)
     assert abs(np.mean(full.runs["data_loss"]) - np.mean(small.runs["data_loss"])) < 0.03
+
+
+@pytest.mark.parametrize("per_year", [0.001, 400], ids=["no-request", "none-decided"])
+def test_a_horizon_too_short_to_decide_anything(per_year: float) -> None:
+    """Nothing decided or obtained (NaN metrics, no latencies): every chart still renders,
+    says why it is empty, and no text shows 'nan'."""
+    variants = [load_variant(ROOT / "scenarios" / f"{n}.toml") for n in NAMES]
+    short = briefing.gather(variants, make_world(world_data(per_year)), "un_convention_2024",
+                            reps=2, days=1, scale=1.0, workers=1)
+    assert short.runs["data_loss"].isna().all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        figs = pack.figures(short)
+        for fig in figs.values():
+            fig.savefig(Path("/dev/null"), format="png", dpi=40)
+    empty = {stem for stem, fig in figs.items()
+             if any(t.get_gid() == charts.style.EMPTY for ax in fig.axes for t in ax.texts)}
+    assert empty >= set(pack.READING) - {"5_request_flow"}  # the flow shows what is pending
+    if per_year < 1:
+        assert "5_request_flow" in empty
+    assert "within the horizon" in charts.title(figs["1_loss_by_variant"])
+    text = [charts.title(f) for f in figs.values()] + pack.summary(short) + [
+        cell for row in pack.findings(short) for cell in row]
+    assert not [t for t in text if NAN.search(t)]
+    assert "No request was decided within the 1-day horizon" in pack.summary(short)[0]
+    assert {row[2] for row in pack.findings(short)[1:]} == {"n/a"}
+
+
+def test_brief_command_with_a_one_day_horizon(tmp_path: Path) -> None:
+    world = write_toml(tmp_path / "world.toml", world_data(400))
+    out = tmp_path / "brief"
+    assert main(["brief", *NAMES, "--reps", "2", "--world", str(world), "--days", "1",
+                 "--scale", "1", "--workers", "1", "--out", str(out)]) == 0
+    md = (out / "brief.md").read_text()
+    assert not NAN.search(md)
+    assert "n/a" in md

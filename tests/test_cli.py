@@ -6,8 +6,11 @@ import contextlib
 import hashlib
 import io
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +18,7 @@ import pytest
 from conftest import ROOT, UN, world_data, write_toml
 
 import sim.runner
+from sim import outputs
 from sim.cli import main
 
 ARGS = ("--seed", "1", "--reps", "2", "--days", "400")
@@ -42,7 +46,8 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def strays(folder: Path) -> list[str]:
-    return [p.name for p in folder.iterdir() if ".partial-" in p.name or ".old-" in p.name]
+    return [p.name for p in folder.iterdir() if outputs.PARTIAL in p.name
+            or outputs.OLD in p.name or p.name.endswith(outputs.LOCK)]
 
 
 def run(world_file: Path, out: Path, *extra: str) -> int:
@@ -64,7 +69,7 @@ def test_run_prints_the_table(run_dir: tuple[int, str, Path]) -> None:
 
 def test_run_writes_every_output(run_dir: tuple[int, str, Path]) -> None:
     _, _, out = run_dir
-    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
+    assert sorted(p.name for p in out.iterdir()) == sorted((*OUTPUTS, ".coopsim"))
     assert strays(out.parent) == []
 
 
@@ -172,18 +177,29 @@ class Fault:
         monkeypatch.setattr(sim.runner.pd.DataFrame, "to_parquet", to_parquet)
 
 
+def interrupted(world_file: Path, out: Path, capsys: pytest.CaptureFixture[str],
+                *extra: str) -> None:
+    """Ctrl-C: exit 130 and one line on stderr."""
+    assert run(world_file, out, *extra) == 130
+    assert capsys.readouterr().err.splitlines() == [
+        "coopsim: interrupted; rerun the same command to resume (finished runs are kept, "
+        "previous results are untouched)"]
+
+
 @pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt])
 def test_fault_on_fresh_out_writes_nothing(exc: type[BaseException], tmp_path: Path,
-                                           world_file: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    out = tmp_path / "out"
+                                           world_file: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "new" / "out"
     fault = Fault(exc)
     fault.install(monkeypatch)
-    with pytest.raises(exc, match="disk on fire"):
-        run(world_file, out)
-    assert fault.staged == ["summary.csv"]
-    assert not out.exists()
-    assert strays(tmp_path) == []
+    if exc is KeyboardInterrupt:
+        interrupted(world_file, out, capsys)
+    else:
+        with pytest.raises(exc, match="disk on fire"):
+            run(world_file, out)
+    assert fault.staged == [".coopsim", "summary.csv"]
+    assert sorted(os.listdir(tmp_path)) == []  # the folders it made are gone too
 
 
 @pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt])
@@ -193,54 +209,163 @@ def test_fault_keeps_previous_run(exc: type[BaseException], tmp_path: Path, worl
     out = tmp_path / "out"
     assert run(world_file, out) == 0
     before = snapshot(out)
-    assert sorted(before) == sorted(OUTPUTS)
+    assert sorted(before) == sorted((*OUTPUTS, ".coopsim"))
     fault = Fault(exc)
     with monkeypatch.context() as m:
         fault.install(m)
-        with pytest.raises(exc):
-            run(world_file, out, "--seed", "7")  # would give different results
-    assert fault.staged == ["summary.csv"]
+        if exc is KeyboardInterrupt:
+            interrupted(world_file, out, capsys, "--seed", "7")
+        else:
+            with pytest.raises(exc):
+                run(world_file, out, "--seed", "7")  # would give different results
+    assert fault.staged == [".coopsim", "summary.csv"]
     assert snapshot(out) == before
     assert strays(tmp_path) == []
 
 
-def test_fault_after_staging_keeps_previous_run(tmp_path: Path, world_file: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """A fault while writing the manifest (every parquet staged) leaves the old run."""
+@pytest.mark.parametrize("exchange", [True, False], ids=["exchange", "two-renames"])
+def test_fault_during_swap_keeps_previous_run(exchange: bool, tmp_path: Path, world_file: Path,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
     assert run(world_file, out) == 0
     before = snapshot(out)
-    real = Path.write_text
+    monkeypatch.setattr(outputs, "EXCHANGE", exchange)
+    real = os.rename
 
-    def write_text(self: Path, *args: object, **kwargs: object) -> int:
-        if self.name == "manifest.json":
+    def rename(src: object, dst: object) -> None:
+        if outputs.PARTIAL in Path(str(src)).name and Path(str(dst)) == out:
             raise KeyboardInterrupt
-        return real(self, *args, **kwargs)
+        real(src, dst)
 
     with monkeypatch.context() as m:
-        m.setattr(Path, "write_text", write_text)
-        with pytest.raises(KeyboardInterrupt):
-            run(world_file, out, "--seed", "7")
-    assert snapshot(out) == before
-    assert strays(tmp_path) == []
-
-
-def test_fault_during_swap_keeps_previous_run(tmp_path: Path, world_file: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    out = tmp_path / "out"
-    assert run(world_file, out) == 0
-    before = snapshot(out)
-    real = Path.rename
-
-    def rename(self: Path, target: Path) -> Path:
-        if ".partial-" in self.name:
-            raise KeyboardInterrupt
-        return real(self, target)
-
-    with monkeypatch.context() as m:
-        m.setattr(Path, "rename", rename)
-        with pytest.raises(KeyboardInterrupt):
-            run(world_file, out, "--seed", "7")
+        m.setattr(outputs, "_exchange", lambda a, b: (_ for _ in ()).throw(KeyboardInterrupt)
+                  if exchange else False)
+        m.setattr(os, "rename", rename)
+        interrupted(world_file, out, capsys, "--seed", "7")
     assert out.is_dir()
+    assert snapshot(out) == before
+    assert strays(tmp_path) == []
+
+
+def test_a_rerun_replaces_the_previous_results(tmp_path: Path, world_file: Path) -> None:
+    out = tmp_path / "out"
+    assert run(world_file, out) == 0
+    first = snapshot(out)
+    assert run(world_file, out, "--seed", "7") == 0
+    assert snapshot(out) != first
+    assert run(world_file, out) == 0
+    assert snapshot(out) == first
+    assert strays(tmp_path) == []
+
+
+# --- nothing a user owns is touched -----------------------------------------------------------
+
+
+def command_lines(world: Path, tmp: Path) -> dict[str, list[str]]:
+    """Every command that writes results, as small as it can be."""
+    small = ["--world", str(world), "--days", "30"]
+    study = write_toml(tmp / "study.toml", {"method": "morris", "samples": 4, "params": {
+        "preservation.min_days": {"bounds": [30.0, 180.0]}}})
+    return {
+        "run": ["run", str(UN), *small],
+        "brief": ["brief", "un_convention_2024", "russia_2017", *small, "--reps", "2"],
+        "compare": ["compare", str(UN), *small],
+        "sweep": ["sweep", str(UN), "--set", "preservation.min_days=30,60", *small],
+        "sensitivity": ["sensitivity", str(UN), "--params", str(study), *small],
+        "calibrate": ["calibrate", *small, "--reps", "1"],
+        "attribute": ["attribute", "un_convention_2024", "russia_2017", *small, "--reps", "1"],
+    }
+
+
+def tree(folder: Path) -> dict[str, tuple[int, bytes | None]]:
+    """Every entry under ``folder`` with its mode, and a file's bytes."""
+    return {str(p.relative_to(folder)): (p.lstat().st_mode,
+                                         p.read_bytes() if p.is_file() else None)
+            for p in sorted(folder.rglob("*"))}
+
+
+@pytest.mark.parametrize("command", ["run", "brief", "compare", "sweep", "sensitivity",
+                                     "calibrate", "attribute"])
+def test_a_users_files_in_out_survive(command: str, tmp_path: Path, world_file: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("my notes")
+    os.chmod(out / "notes.txt", 0o640)
+    (out / "other_results").mkdir()
+    (out / "other_results" / "table.csv").write_text("a,b\n1,2\n")
+    line = command_lines(world_file, tmp_path)[command]
+    before, around = tree(out), sorted(os.listdir(tmp_path))
+    rc = main([*line, "--out", str(out)])
+    err = capsys.readouterr().err.splitlines()
+    assert rc == 2
+    assert len(err) == 1 and err[0].startswith(f"coopsim: error: --out: {out}: ")
+    assert tree(out) == before
+    assert sorted(os.listdir(tmp_path)) == around
+
+
+def test_out_dot_inside_a_git_folder_is_refused(tmp_path: Path, world_file: Path,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    (project / "README.md").write_text("my project")
+    before = tree(project)
+    monkeypatch.chdir(project)
+    rc = main(["run", str(UN), "--world", str(world_file), "--days", "30", "--out", "."])
+    assert rc == 2
+    assert "current folder" in capsys.readouterr().err
+    assert tree(project) == before
+
+
+def test_out_on_a_file_is_refused_and_the_file_kept(tmp_path: Path, world_file: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "results.csv"
+    target.write_text("mine")
+    assert run(world_file, target) == 2
+    assert "is a file" in capsys.readouterr().err
+    assert sorted(os.listdir(tmp_path)) == ["results.csv"]
+    assert target.read_text() == "mine"
+
+
+def test_a_symlinked_out_is_refused(tmp_path: Path, world_file: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "out").symlink_to(elsewhere)
+    assert run(world_file, tmp_path / "out") == 2
+    assert "symbolic link" in capsys.readouterr().err
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_out_where_no_folder_can_be_made_fails_before_running(
+        tmp_path: Path, world_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """/proc refuses new folders even to root: the error comes at once, not after the run."""
+    assert run(world_file, Path("/proc/coopsim/out")) == 2
+    err = capsys.readouterr()
+    assert err.out == ""
+    assert err.err.startswith("coopsim: error: --out: /proc/coopsim/out: ")
+
+
+def test_ctrl_c_exits_130_with_one_line(tmp_path: Path, world_file: Path) -> None:
+    """A real SIGINT to a running simulation: one line, status 130, previous results kept."""
+    out = tmp_path / "out"
+    assert run(world_file, out) == 0
+    before = snapshot(out)
+    args = [sys.executable, "-m", "sim", "run", str(UN), "--world", str(world_file),
+            "--days", "1825", "--reps", "50", "--out", str(out)]
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    lock = tmp_path / f".out{outputs.LOCK}"
+    deadline = time.monotonic() + 60
+    while not lock.exists() and time.monotonic() < deadline:  # until it is simulating
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert len(err.splitlines()) == 1 and err.startswith("coopsim: interrupted"), err
     assert snapshot(out) == before
     assert strays(tmp_path) == []

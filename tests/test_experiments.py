@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import errno
+import os
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import make_variant, set_value, variant_data
 
-from sim import designs, experiments, sensitivity
+from sim import briefing, designs, experiments, sensitivity
+from sim import store as store_module
 from sim.inputs import InputError
 from sim.store import ShardStore
 
@@ -133,7 +139,7 @@ def test_an_interrupted_experiment_resumes_without_loss_or_duplicates(
     resumed = experiments.compare(variants, small_world, reps=3, seed=4, days=200, store=store)
     assert len(calls) == 3  # only the unfinished runs were computed
     assert len(store.load()) == 6
-    pd.testing.assert_frame_equal(resumed, fresh, check_dtype=False)
+    pd.testing.assert_frame_equal(resumed, fresh)
     assert not resumed.duplicated(["variant", "rep"]).any()
 
 
@@ -151,6 +157,169 @@ def test_a_failing_run_is_recorded_and_the_experiment_goes_on(un, small_world,
     failed = table[table["error"].notna()]
     assert list(failed["seed"]) == [2] and "worker died" in failed["error"].iloc[0]
     assert table.loc[table["error"].isna(), "data_loss"].notna().all()
+
+
+def pair(un) -> list:
+    other = variant_data()
+    other["variant"]["name"] = "longer_period"
+    set_value(other, "preservation.min_days", 180)
+    return [un, make_variant(other)]
+
+
+def other_b() -> dict:
+    b = variant_data()
+    b["variant"]["name"] = "b"
+    set_value(b, "preservation.min_days", 180)
+    set_value(b, "mla.channel", "electronic")
+    return b
+
+
+RUNS = {  # experiment -> a call with the rest of its arguments
+    "compare": lambda un, w, **kw: experiments.compare(pair(un), w, reps=3, seed=4, days=200,
+                                                       **kw),
+    "sweep": lambda un, w, **kw: experiments.sweep(un, w, [
+        designs.parse_set("preservation.min_days=30:90:60"),
+        designs.parse_set("mla.refusal_grounds.political_offence=on,off")],
+        reps=2, seed=2, days=200, **kw),
+    "attribute": lambda un, w, **kw: experiments.attribute(
+        un, make_variant(other_b()), w, ["data_loss", "latency_median"], reps=2, seed=2,
+        days=200, **kw),
+    "study": lambda un, w, **kw: experiments.study(
+        un, w, sensitivity.ParamsFile(method="morris", samples=4, params={
+            "preservation.min_days": sensitivity.Range(bounds=(0, 365)),
+            "world.cases.age_days.mean": sensitivity.Range(bounds=(30, 180))}),
+        ["data_loss"], seed=1, days=150, **kw),
+}
+
+
+def counting(monkeypatch) -> list:
+    """Record every run computed in this process."""
+    calls: list = []
+    monkeypatch.setattr(experiments, "run_task",
+                        lambda task, real=experiments.run_task: calls.append(task) or real(task))
+    return calls
+
+
+def interrupt_after(monkeypatch, runs: int) -> None:
+    def fault(done: int) -> None:
+        if done == runs:
+            raise KeyboardInterrupt
+    monkeypatch.setattr(experiments, "AFTER_RESULT", fault)
+
+
+@pytest.mark.parametrize("name", list(RUNS))
+def test_reruns_and_resumed_runs_give_byte_identical_tables(
+        name: str, un, small_world, tmp_path: Path, monkeypatch) -> None:
+    run = RUNS[name]
+    fresh = run(un, small_world)
+    first = run(un, small_world, store=ShardStore(tmp_path / "a"))
+    calls = counting(monkeypatch)
+    again = run(un, small_world, store=ShardStore(tmp_path / "a"))  # every run from its shard
+    assert calls == []
+    with monkeypatch.context() as m:
+        interrupt_after(m, 3)
+        with pytest.raises(KeyboardInterrupt):  # two workers, terminated at once
+            run(un, small_world, store=ShardStore(tmp_path / "b"), workers=2)
+    assert len(ShardStore(tmp_path / "b").load()) == 3
+    resumed = run(un, small_world, store=ShardStore(tmp_path / "b"))
+    runs = len(ShardStore(tmp_path / "a").load())  # distinct runs (a design may repeat one)
+    assert len({ShardStore.key(t) for t in calls}) == runs - 3  # only the unfinished ones
+    for table in (first, again, resumed):
+        assert table.dtypes.equals(fresh.dtypes) and table.equals(fresh)
+        assert table.to_csv().encode() == fresh.to_csv().encode()
+
+
+def test_the_store_keeps_types_and_reads_only_regular_shard_files(tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    store = ShardStore(tmp_path)
+    written = []
+    monkeypatch.setattr(store_module, "atomic_write",
+                        lambda path, data, real=store_module.atomic_write:
+                        written.append(path.name) or real(path, data))
+    key, row = "0123456789abcdef0123", {"requests": 3, "data_loss": 0.25, "latency": np.nan,
+                                        "error": "ValueError: x", "transient": False}
+    store.save(key, row)
+    assert written == [f"{key}.parquet"]
+    shard = store.folder / f"{key}.parquet"
+    (tmp_path / "elsewhere.parquet").write_bytes(shard.read_bytes())
+    (store.folder / f"{'a' * 20}.parquet").symlink_to(tmp_path / "elsewhere.parquet")
+    os.mkfifo(store.folder / f"{'b' * 20}.parquet")  # would block a reader
+    (store.folder / f"{'c' * 20}.parquet").write_bytes(b"not parquet")
+    (store.folder / f"{'d' * 20}.parquet").mkdir()
+    for name in (f"{'E' * 20}.parquet", "results.parquet", f"{key}.parquet.partial-x"):
+        (store.folder / name).write_bytes(shard.read_bytes())
+    loaded = store.load()
+    assert list(loaded) == [key]
+    assert {k: type(v) for k, v in loaded[key].items()} == {k: type(v) for k, v in row.items()}
+    assert loaded[key]["requests"] == 3 and np.isnan(loaded[key]["latency"])
+
+
+def flaky(monkeypatch, error: Callable[[], Exception], times: int | None) -> list[int]:
+    """Seed 2 raises ``error()`` its first ``times`` runs (always if None); seeds are logged."""
+    real, seeds = experiments.run_task, []
+
+    def run(task):
+        seeds.append(task.seed)
+        if task.seed == 2 and (times is None or seeds.count(2) <= times):
+            raise error()
+        return real(task)
+    monkeypatch.setattr(experiments, "run_task", run)
+    return seeds
+
+
+@pytest.mark.parametrize("error", [lambda: MemoryError("no memory"),
+                                   lambda: OSError(errno.ENOSPC, "No space left on device")])
+def test_a_transient_failure_is_not_stored_and_is_retried(error, un, small_world,
+                                                          tmp_path: Path, monkeypatch) -> None:
+    fresh = experiments.compare([un], small_world, reps=3, seed=1, days=100)
+    seeds = flaky(monkeypatch, error, times=1)
+    store = ShardStore(tmp_path)
+    first = experiments.compare([un], small_world, reps=3, seed=1, days=100, store=store)
+    found = experiments.failures(first)
+    assert (found.transient, found.deterministic) == (1, 0)
+    assert found.first_error == f"{type(error()).__name__}: {error()}"
+    assert first.loc[first["seed"] == 2, "transient"].tolist() == [True]
+    assert len(store.load()) == 2  # the transient failure was not stored
+    second = experiments.compare([un], small_world, reps=3, seed=1, days=100, store=store)
+    assert seeds == [1, 2, 3, 2]  # retried, and only it
+    assert experiments.failures(second).count == 0 and "error" not in second
+    assert second.to_csv() == fresh.to_csv()
+
+
+def test_a_deterministic_failure_is_stored_once_and_not_run_again(un, small_world,
+                                                                  tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    seeds = flaky(monkeypatch, lambda: ValueError("bad figure"), times=None)
+    store = ShardStore(tmp_path)
+    first = experiments.compare([un], small_world, reps=3, seed=1, days=100, store=store)
+    assert experiments.failures(first) == experiments.Failures(0, 1, "ValueError: bad figure")
+    assert len(store.load()) == 3
+    second = experiments.compare([un], small_world, reps=3, seed=1, days=100, store=store)
+    assert seeds == [1, 2, 3]  # nothing ran again
+    assert second.to_csv() == first.to_csv() and second.dtypes.equals(first.dtypes)
+
+
+def test_failed_runs_stop_attribution_and_briefing_with_one_line(un, small_world,
+                                                                 monkeypatch) -> None:
+    def fail(task):
+        raise MemoryError("no memory\nat all")
+    monkeypatch.setattr(experiments, "run_task", fail)
+    with pytest.raises(experiments.RunsFailed) as info:
+        experiments.attribute(un, make_variant(other_b()), small_world, ["data_loss"],
+                              reps=1, seed=1, days=100)
+    assert (info.value.count, info.value.transient) == (4, 4)
+    assert str(info.value) == ("4 run(s) failed (4 transient: running it again retries them)"
+                               "; first: MemoryError: no memory at all")
+
+    def broken(task, real=experiments.simulate):
+        if task.seed == 2:  # the comparison's second replication; the sweep uses seed 1
+            raise ZeroDivisionError("division by zero")
+        return real(task)
+    monkeypatch.setattr(experiments, "simulate", broken)
+    with pytest.raises(experiments.RunsFailed) as info:
+        briefing.gather([un], small_world, un.name, reps=2, days=100, scale=1.0,
+                        sweep_reps=1)
+    assert str(info.value) == "1 run(s) failed; first: ZeroDivisionError: division by zero"
 
 
 def test_a_dask_cluster_gives_the_same_table(un, small_world) -> None:

@@ -8,8 +8,15 @@ stdout, no traceback, no output folder), the other that the line names the offen
 
 from __future__ import annotations
 
+import codecs
 import copy
-from collections.abc import Callable
+import datetime
+import errno
+import os
+import random
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +25,8 @@ import pytest
 from conftest import UN, variant_data, world_data, write_toml
 
 from sim.cli import main
-from sim.inputs import InputError, validate
+from sim.inputs import InputError, read_toml, validate
+from sim.limits import MAX_DEPTH, MAX_FILE_BYTES
 from sim.provisions import Variant, load_variant
 from sim.world import DEFAULT_WORLD, World, load_world
 
@@ -122,6 +130,8 @@ VARIANT_CASES = [
     Case("missing-section", drop("emergency"), "emergency"),
     Case("bad-variant-name", set_("variant.name", "UN Convention"), "variant.name"),
     Case("unknown-variant-kind", set_("variant.kind", "law"), "variant.kind"),
+    Case("variant-section-not-a-table", set_("variant", 5), "variant"),
+    Case("extends-not-a-name", set_("variant.extends", 5), "variant.extends"),
 ]
 
 WORLD_CASES = [
@@ -285,6 +295,185 @@ def test_missing_file(which: str, tmp_path: Path, world_file: Path,
     assert "not found" in line
 
 
+NOT_UTF8 = {  # id -> (bytes of the file, what the error line says)
+    "utf-16-with-bom": ('[variant]\nname = "é"\n'.encode("utf-16"), "UTF-16"),
+    "utf-16-without-bom": ('[variant]\nname = "é"\n'.encode("utf-16-le"), "not UTF-8"),
+    "utf-16-be-without-bom": ('[variant]\nname = "é"\n'.encode("utf-16-be"), "not UTF-8"),
+    "latin-1": ('[variant]\nname = "é"\n'.encode("latin-1"), "not UTF-8"),
+    "binary": (bytes(range(256)) * 64, "not UTF-8"),
+    "arrays-nested-5000-deep": (("x = " + "[" * 5000 + "]" * 5000).encode(),
+                                f"nested deeper than {MAX_DEPTH}"),
+    "tables-nested-5000-deep": (("x = " + "{a = " * 5000 + "1" + "}" * 5000).encode(),
+                                f"nested deeper than {MAX_DEPTH}"),
+}
+
+
+@pytest.mark.parametrize("which", ["variant", "world"])
+@pytest.mark.parametrize(("raw", "fragment"), NOT_UTF8.values(), ids=NOT_UTF8)
+def test_file_that_is_not_utf8_toml(raw: bytes, fragment: str, which: str, tmp_path: Path,
+                                    world_file: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / f"{which}.toml"
+    bad.write_bytes(raw)
+    variant, world = (bad, world_file) if which == "variant" else (UN, bad)
+    rc, out, err = run(capsys, str(variant), "--world", str(world),
+                       "--out", str(tmp_path / "out"))
+    assert fragment in assert_clean_failure(rc, out, err, bad, tmp_path / "out")
+
+
+@contextmanager
+def deadline(seconds: int) -> Iterator[None]:
+    """Fail instead of hanging (reading a FIFO would block for ever)."""
+    def expire(*_: object) -> None:
+        raise TimeoutError(f"still reading after {seconds} s")
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def special_file(tmp_path: Path, kind: str) -> Path:
+    if kind == "folder":
+        (tmp_path / "folder.toml").mkdir()
+        return tmp_path / "folder.toml"
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "fifo.toml")
+        return tmp_path / "fifo.toml"
+    if kind == "too-large":  # sparse: no disk used
+        path = tmp_path / "large.toml"
+        with path.open("wb") as f:
+            f.truncate(MAX_FILE_BYTES + 1)
+        return path
+    return Path("/dev/zero")
+
+
+@pytest.mark.parametrize(("kind", "fragment"), [
+    ("folder", "is a folder, not a file"), ("fifo", "not a regular file"),
+    ("device", "not a regular file"), ("too-large", f"larger than {MAX_FILE_BYTES:,} bytes"),
+])
+@pytest.mark.parametrize("which", ["variant", "world"])
+def test_file_that_cannot_be_read(kind: str, fragment: str, which: str, tmp_path: Path,
+                                  world_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = special_file(tmp_path, kind)
+    variant, world = (bad, world_file) if which == "variant" else (UN, bad)
+    with deadline(20):
+        rc, out, err = run(capsys, str(variant), "--world", str(world),
+                           "--out", str(tmp_path / "out"))
+    assert fragment in assert_clean_failure(rc, out, err, bad, tmp_path / "out")
+
+
+@pytest.mark.parametrize(("error", "fragment"), [
+    (PermissionError(errno.EACCES, "Permission denied"), "permission denied"),
+    (OSError(errno.EIO, "Input/output error"), "cannot read the file: Input/output error"),
+    (OSError(errno.ELOOP, "Too many levels of symbolic links"), "symbolic links"),
+], ids=["permission", "io-error", "symlink-loop"])
+def test_os_errors_are_one_line(error: OSError, fragment: str, tmp_path: Path,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_toml(tmp_path / "v.toml", variant_data())
+    real_open = os.open
+
+    def failing_open(target: Any, *args: Any, **kwargs: Any) -> int:
+        if Path(target) == path:
+            raise error
+        return real_open(target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", failing_open)  # as root, chmod 000 would not stop a read
+    with pytest.raises(InputError) as info:
+        read_toml(path)
+    assert (info.value.path, info.value.key) == (str(path), "")
+    assert fragment in info.value.message
+
+
+def test_largest_file_and_utf8_bom_are_read(tmp_path: Path) -> None:
+    largest = tmp_path / "largest.toml"
+    largest.write_bytes(b"a = 1\n#" + b"-" * (MAX_FILE_BYTES - 7))
+    assert largest.stat().st_size == MAX_FILE_BYTES
+    assert read_toml(largest) == {"a": 1}
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(codecs.BOM_UTF8 + UN.read_bytes())
+    assert load_variant(bom) == load_variant(UN)
+
+
+def nested(depth: int) -> bytes:
+    return ("x = " + "[" * depth + "]" * depth).encode()
+
+
+def test_nesting_depth(tmp_path: Path) -> None:
+    ok, deep = tmp_path / "ok.toml", tmp_path / "deep.toml"
+    ok.write_bytes(nested(MAX_DEPTH))
+    read_toml(ok)
+    deep.write_bytes(nested(MAX_DEPTH + 1))
+    with pytest.raises(InputError) as info:
+        read_toml(deep)
+    assert info.value.key == ".".join(["x", *["0"] * MAX_DEPTH])
+    tables = tmp_path / "tables.toml"
+    tables.write_text(".".join(f"k{i}" for i in range(MAX_DEPTH + 2)) + " = 1\n")
+    with pytest.raises(InputError) as info:
+        read_toml(tables)
+    assert info.value.key == ".".join(f"k{i}" for i in range(MAX_DEPTH + 1))
+
+
+def test_validate_deep_data_is_an_input_error() -> None:
+    data: Any = []
+    for _ in range(100_000):
+        data = [data]
+    with pytest.raises(InputError, match="nested deeper"):
+        validate(Variant, {"variant": data}, "<data>")
+
+
+TOML_VALUES = [0, -1, 2**63 - 1, -(2**63), 0.0, -0.0, 1e-320, 1e308, float("nan"), float("inf"),
+               "", "x", "ZZZ", "local", True, False, [], [1], [[[]]], {}, {"value": 1},
+               {"dist": "fixed"}, datetime.date(2020, 1, 1), datetime.time(1, 2),
+               datetime.datetime(2020, 1, 1, 1, 2), ["fiscal"], {"value": -1, "source": "x"}]
+
+
+def _corrupt(data: Any, rng: random.Random) -> None:
+    """Replace, delete or add one value anywhere in the data."""
+    paths, stack = [], [((), data)]
+    while stack:
+        path, node = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node) \
+            if isinstance(node, list) else ()
+        for k, v in items:
+            paths.append((*path, k))
+            stack.append(((*path, k), v))
+    *parents, last = rng.choice(paths)
+    for k in parents:
+        data = data[k]
+    if isinstance(data, dict) and rng.random() < 0.2:
+        del data[last]
+    else:
+        data[last] = copy.deepcopy(rng.choice(TOML_VALUES))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_validate_raises_only_input_errors(seed: int) -> None:
+    """Whatever a TOML file holds, validation ends in a model or an InputError."""
+    rng = random.Random(seed)
+    for _ in range(150):
+        model, data = rng.choice([(Variant, variant_data()), (World, fresh_world())])
+        for _ in range(rng.randint(1, 3)):
+            _corrupt(data, rng)
+        with suppress(InputError):
+            validate(model, data, "<corrupted>")
+
+
+def test_extends_chain_is_bounded(tmp_path: Path) -> None:
+    """Variants may extend one another at most MAX_DEPTH deep (no recursion without end)."""
+    data = variant_data()
+    write_toml(tmp_path / "v0.toml", data)
+    for i in range(1, MAX_DEPTH + 2):
+        child = {"variant": {**data["variant"], "name": f"v{i}", "extends": f"v{i - 1}"}}
+        write_toml(tmp_path / f"v{i}.toml", child)
+    load_variant(tmp_path / f"v{MAX_DEPTH}.toml")
+    with pytest.raises(InputError) as info:
+        load_variant(tmp_path / f"v{MAX_DEPTH + 1}.toml")
+    assert info.value.key == "variant.extends"
+
+
 def test_unknown_variant_name(tmp_path: Path, world_file: Path,
                               capsys: pytest.CaptureFixture[str],
                               monkeypatch: pytest.MonkeyPatch) -> None:
@@ -389,9 +578,7 @@ def test_default_variant_and_world_load() -> None:
 ], ids=["reps-0", "days-negative", "days-0", "reps-not-int", "seed-not-int"])
 def test_bad_arguments_exit_2(args: list[str], tmp_path: Path,
                               capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as info:
-        main(["run", str(UN), *args, "--out", str(tmp_path / "out")])
-    assert info.value.code == 2
+    assert exit_status(["run", str(UN), *args, "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert args[0] in err
     assert "Traceback" not in err
@@ -399,6 +586,12 @@ def test_bad_arguments_exit_2(args: list[str], tmp_path: Path,
 
 
 def test_no_command_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as info:
-        main([])
-    assert info.value.code == 2
+    assert exit_status([]) == 2
+
+
+def exit_status(argv: list[str]) -> int | str | None:
+    """The CLI's exit status, whether argparse exits or ``main`` returns it."""
+    try:
+        return main(argv)
+    except SystemExit as e:
+        return e.code

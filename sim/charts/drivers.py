@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .style import INK, MUTED_INK, Style, figure, finish, house, percent
+from .style import INK, MUTED_INK, NOTHING_DECIDED, Style, blank, figure, finish, house, percent
 
 NONE = "none"
 GAIN_THRESHOLD = 0.01  # a period 'covers' the process once longer ones gain under a point
@@ -24,10 +24,13 @@ def loss_vs_preservation(sweep: pd.DataFrame, marks: Mapping[str, list[str]], st
     ``sweep`` has a row per point and replication: ``period`` (days as text, or 'none'),
     ``days`` (NaN for none) and ``data_loss``.
     """
-    curve = sweep[sweep["period"] != NONE].groupby("days")["data_loss"]
+    measured = sweep.dropna(subset=["data_loss"])  # NaN: no request decided at that point
+    curve = measured[measured["period"] != NONE].groupby("days")["data_loss"]
     x = np.array(sorted(curve.groups))
+    if not len(x):
+        return _no_sweep(style, variant, note)
     mean, p10, p90 = (curve.mean().loc[x], curve.quantile(0.1).loc[x], curve.quantile(0.9).loc[x])
-    none = sweep.loc[sweep["period"] == NONE, "data_loss"]
+    none = measured.loc[measured["period"] == NONE, "data_loss"]
     with house():
         fig = figure()
         ax = fig.add_subplot()
@@ -58,22 +61,47 @@ def loss_vs_preservation(sweep: pd.DataFrame, marks: Mapping[str, list[str]], st
                                                "lw": 0.8, "ls": ":", "shrinkA": 2})
         ax.set_xticks([0, *x], ["none", *(f"{d:g}" for d in x)])
         ax.set_xlim(-15, x.max() + 20)
-        ax.set_ylim(0, max(float(p90.max()), float(none.max()) if len(none) else 0) * 1.75)
+        ax.set_ylim(0, max(float(p90.max()), float(none.max()) if len(none) else 0) * 1.75
+                    or 0.05)  # no loss anywhere: a scale of a few points
         ax.yaxis.set_major_formatter(lambda y, _: percent(y))
         ax.set_xlabel("preservation period the treaty guarantees (days); 'none': no preservation "
                       "clause")
         ax.set_ylabel("data loss (% of decided requests)")
         ax.grid(True, axis="y")
         fig.subplots_adjust(left=0.09, right=0.97, bottom=0.16)
-        longest = float(mean.iloc[-1])
-        enough = next(d for d, m in zip(x, mean, strict=True) if m - longest < GAIN_THRESHOLD)
-        start = f"from {percent(none.mean())} without preservation " if len(none) else ""
-        title = (f"Preservation cuts data loss {start}to {percent(float(mean.loc[enough]))} "
-                 f"at {enough:g} days; longer periods gain less than a point")
-        return finish(fig, title, f"Data loss under the {style.label(variant)} text with only "
-                      "its preservation period changed (same cases at every point); band: "
-                      "10-90% of replications. Labels: the texts that set each period.",
-                      style, note)
+        return finish(fig, _sweep_title(mean, none), f"Data loss under the "
+                      f"{style.label(variant)} text with only its preservation period changed "
+                      "(same cases at every point); band: 10-90% of replications. Labels: the "
+                      "texts that set each period.", style, note)
+
+
+def _sweep_title(mean: pd.Series, none: pd.Series) -> str:
+    """The period beyond which longer ones gain less than a point (``mean``: loss by period,
+    ``none``: loss without preservation, by replication)."""
+    longest = float(mean.iloc[-1])
+    enough = next(d for d, m in mean.items() if m - longest < GAIN_THRESHOLD)
+    levels = [*mean, *([none.mean()] if len(none) else [])]
+    if max(levels) - min(levels) < GAIN_THRESHOLD:  # e.g. a horizon too short to tell
+        return (f"The preservation period changes data loss by less than a point: about "
+                f"{percent(float(mean.mean()))} at every period")
+    start = f"from {percent(none.mean())} without preservation " if len(none) else ""
+    return (f"Preservation cuts data loss {start}to {percent(float(mean.loc[enough]))} at "
+            f"{enough:g} days; longer periods gain less than a point")
+
+
+def _no_sweep(style: Style, variant: str, note: str) -> Figure:
+    """The sweep chart of runs in which no request was decided at any period."""
+    with house():
+        fig = figure()
+        ax = fig.add_subplot()
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel("preservation period the treaty guarantees (days)")
+        ax.set_ylabel("data loss (% of decided requests)")
+        blank(ax)
+        return finish(fig, f"{NOTHING_DECIDED}: the effect of the preservation period cannot "
+                      "be measured yet", f"Data loss under the {style.label(variant)} text with "
+                      "only its preservation period changed.", style, note)
 
 
 def _days(period: str) -> float:
@@ -91,6 +119,8 @@ def attribution_waterfall(attribution: pd.DataFrame, start: float, a: str, b: st
     rows = attribution[(attribution["group"] != "total") & (attribution[metric].abs() > 1e-12)]
     rows = rows.reindex(rows[metric].abs().sort_values(ascending=False).index)
     total = float(attribution.loc[attribution["group"] == "total", metric].iloc[0])
+    if not (np.isfinite(start) and np.isfinite(total)):
+        return _no_gap(style, a, b, metric, note)
     share = metric != "latency_median"
     fmt = (lambda v: f"{100 * v:+.1f} pts") if share else (lambda v: f"{v:+.0f} d")
     level = (lambda v: percent(v, 1)) if share else (lambda v: f"{v:.0f} d")
@@ -113,7 +143,7 @@ def attribution_waterfall(attribution: pd.DataFrame, start: float, a: str, b: st
                 fontsize=11.5)
         labels.append(style.label(b))
         ax.set_xticks(range(len(labels)), [_wrap(t) for t in labels], fontsize=11)
-        ax.set_ylim(0, max(start, start + total, running) * 1.18)
+        ax.set_ylim(0, max(start, start + total, running) * 1.18 or 0.05)
         if share:
             ax.yaxis.set_major_formatter(lambda y, _: percent(y))
             ax.set_ylabel("data loss (% of decided requests)")
@@ -132,6 +162,24 @@ def attribution_waterfall(attribution: pd.DataFrame, start: float, a: str, b: st
                       "two texts runs on the same cases, so the contributions add up exactly to "
                       "the gap. Clause groups in which the texts agree contribute nothing and "
                       "are not shown.", style, note)
+
+
+def _no_gap(style: Style, a: str, b: str, metric: str, note: str) -> Figure:
+    """The waterfall of runs in which the two texts decided (or obtained) nothing."""
+    with house():
+        fig = figure()
+        ax = fig.add_subplot()
+        ax.set_xticks([0, 1], [_wrap(style.label(a)), _wrap(style.label(b))], fontsize=11)
+        ax.set_xlim(-0.6, 1.6)
+        fig.subplots_adjust(left=0.09, right=0.97, bottom=0.2)
+        ax.set_yticks([])
+        ax.set_ylabel("median days to evidence" if metric == "latency_median"
+                      else "data loss (% of decided requests)")
+        blank(ax, "Too few requests decided within the horizon to compare the two texts")
+        return finish(fig, f"The gap between {style.label(a)} and {style.label(b)} cannot be "
+                      "measured yet: too few requests are decided within the horizon",
+                      "Shapley contribution of each clause group to the gap between the two "
+                      "texts.", style, note)
 
 
 def _wrap(text: str, width: int = 14) -> str:

@@ -9,7 +9,18 @@ from matplotlib.patches import PathPatch
 from matplotlib.path import Path
 from matplotlib.transforms import Affine2D
 
-from .style import INK, MUTED, MUTED_INK, Style, figure, finish, house, percent
+from .style import (
+    INK,
+    MUTED,
+    MUTED_INK,
+    NOTHING_DECIDED,
+    Style,
+    blank,
+    figure,
+    finish,
+    house,
+    percent,
+)
 
 OUTCOMES = {  # outcome -> (label, colour)
     "obtained": ("evidence obtained", "#117733"),
@@ -37,6 +48,8 @@ def request_flow(flow: pd.DataFrame, style: Style, variant: str, per: float = 1.
     f = flow.groupby(["regime", "path", "outcome"], as_index=False)["requests"].sum()
     f["requests"] = f["requests"] / per
     total = float(f["requests"].sum())
+    if not total:
+        return _no_requests(style, variant, note)
     columns = [
         [r for r in REGIMES if r in set(f["regime"])],
         [p for p in PATHS if p in set(f["path"])],
@@ -99,9 +112,23 @@ def request_flow(flow: pd.DataFrame, style: Style, variant: str, per: float = 1.
                      "requests"].sum() / total
         title = (f"Under {style.label(variant)}, {percent(got)} of requests end with evidence "
                  f"and {percent(lost)} lose it to deletion")
+        if set(f["outcome"]) == {"pending"}:
+            title = f"{NOTHING_DECIDED} under {style.label(variant)}: every request is pending"
         return finish(fig, title, f"Requests from their route (the treaty, a bilateral treaty or "
                       f"letters rogatory) through preservation to their outcome; numbers are "
                       f"{unit}.", style, note)
+
+
+def _no_requests(style: Style, variant: str, note: str) -> Figure:
+    """The flow chart of a run in which no request arose before the horizon."""
+    with house():
+        fig = figure()
+        ax = fig.add_subplot()
+        ax.set_axis_off()
+        blank(ax, "No requests arose within the horizon")
+        return finish(fig, f"No requests arose under {style.label(variant)} within the "
+                      "horizon", "Requests from their route through preservation to their "
+                      "outcome.", style, note)
 
 
 def _box(x: float, y: float, w: float, h: float) -> Affine2D:
@@ -148,21 +175,32 @@ def backlog_over_time(backlog: pd.DataFrame, style: Style, variant: str, top: in
         ax.set_ylabel("files waiting or under review")
         ax.yaxis.set_major_formatter(lambda y, _: f"{y:,.0f}")
         ax.set_ylim(bottom=0)
+        if b["week"].max() < 1:  # a horizon of a week or less: one point per State
+            ax.set_xlim(0, 0.1)
         ax.grid(True, axis="y")
         ax.legend(loc="upper right")
         fig.subplots_adjust(left=0.1, right=0.97, bottom=0.16)
-        first = b[b["state"] == states[0]] if states else b.iloc[:0]
-        if len(first):
-            peak = first.loc[first["mean"].idxmax()]
-            files = float(peak["mean"])
-            about = round(files, -2) if files >= 1000 else round(files, -1 if files >= 100 else 0)
-            title = (f"The central authority of {states[0]} carries the longest queue: about "
-                     f"{about:,.0f} files at its peak, {peak['week'] * 7 / 30.44:.0f} months in")
-        else:
-            title = "No central authority builds a queue"
-        return finish(fig, title, f"Files waiting or under review at the busiest central "
-                      f"authorities under {style.label(variant)}: mean over replications with "
-                      "the 10-90% band.", style, note)
+        if not b["mean"].max() > 0:
+            ax.set_ylim(0, 10)
+            blank(ax, "No files waiting at any central authority")
+        return finish(fig, _backlog_title(b, states), "Files waiting or under review at the "
+                      f"busiest central authorities under {style.label(variant)}: mean over "
+                      "replications with the 10-90% band.", style, note)
+
+
+def _backlog_title(b: pd.DataFrame, states: list[str]) -> str:
+    """The longest queue (``states``: the busiest named States first)."""
+    first = b[b["state"] == states[0]] if states else b.iloc[:0]
+    if len(first) and first["mean"].max() > 0:
+        peak = first.loc[first["mean"].idxmax()]
+        files = float(peak["mean"])
+        about = round(files, -2) if files >= 1000 else round(files, -1 if files >= 100 else 0)
+        return (f"The central authority of {states[0]} carries the longest queue: about "
+                f"{about:,.0f} files at its peak, {peak['week'] * 7 / 30.44:.0f} months in")
+    if b["mean"].max() > 0:
+        return (f"Only the other States' central authorities hold files: up to "
+                f"{b['mean'].max():,.0f} together")
+    return "No central authority builds a queue within the horizon"
 
 
 def loss_by_region(regions: pd.DataFrame, style: Style, variant: str, note: str = "") -> Figure:
@@ -177,12 +215,13 @@ def loss_by_region(regions: pd.DataFrame, style: Style, variant: str, note: str 
     share = lost / decided.where(decided > 0)
     by_requested = lost.sum() / decided.sum()
     by_requesting = lost.sum(axis=1) / decided.sum(axis=1)
+    m = share.to_numpy(dtype=float)
+    if not np.isfinite(m).any():
+        return _no_region(style, variant, note)
     with house():
         fig = figure()
         ax = fig.add_subplot()
-        m = share.to_numpy(dtype=float)
-        hi = float(np.nanmax(m)) if np.isfinite(m).any() else 1.0
-        lo = max(0.0, float(np.nanmin(m)) - 0.05) if np.isfinite(m).any() else 0.0
+        hi, lo = float(np.nanmax(m)), max(0.0, float(np.nanmin(m)) - 0.05)
         image = ax.imshow(m, cmap="Reds", vmin=lo, vmax=hi, aspect="auto")
         for (i, j), v in np.ndenumerate(m):
             if np.isfinite(v):
@@ -203,6 +242,23 @@ def loss_by_region(regions: pd.DataFrame, style: Style, variant: str, note: str 
         worst = by_requested.idxmax()
         loser = by_requesting.idxmax()
         title = (f"Evidence held in {worst} is lost most often ({percent(by_requested[worst])}); "
-                 f"States in {loser} lose the most overall ({percent(by_requesting[loser])})")
+                 f"States in {loser} lose the most overall ({percent(by_requesting[loser])})"
+                 if by_requested[worst] > 0 else
+                 "No evidence is lost to deletion in any region within the horizon")
         return finish(fig, title, f"Data loss under {style.label(variant)} by where the request "
                       "comes from and where the data are held (M49 regions).", style, note)
+
+
+def _no_region(style: Style, variant: str, note: str) -> Figure:
+    """The loss-by-region chart of a run in which no request was decided."""
+    with house():
+        fig = figure()
+        ax = fig.add_subplot()
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel("region of the requested State, where the data are held (overall loss)")
+        ax.set_ylabel("region of the requesting State")
+        blank(ax)
+        return finish(fig, f"{NOTHING_DECIDED}: no region's data loss can be measured yet",
+                      f"Data loss under {style.label(variant)} by where the request comes from "
+                      "and where the data are held (M49 regions).", style, note)

@@ -9,10 +9,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..vocabulary import GROUND_NAMES
-from .style import INK, Style, figure, finish, house, names, percent
+from .style import INK, NOTHING_DECIDED, Style, blank, figure, finish, house, names, percent
 
 MLA_MONTH_DAYS = 365.25 / 12
 PUBLISHED_MLA_MONTHS = 10  # calibration §1: MLA requests to the US take about 10 months
+NOTHING_OBTAINED = "No evidence obtained within the horizon"
 CAUSES = {  # metric -> (label, colour)
     "loss_before_preservation": ("lost before preservation", "#CC6677"),
     "loss_after_lapse": ("lost after a lapse", "#882255"),
@@ -42,35 +43,49 @@ def _tick_labels(ax, order: list[str], style: Style) -> None:
 def loss_by_variant(stats: pd.DataFrame, style: Style, note: str = "") -> Figure:
     """Data loss per variant: bars with their 10-90% band, sorted, reference marked."""
     d = _metric(stats, "data_loss").loc[_order(stats)]
+    known = d[d["mean"].notna()]  # a variant none of whose requests was decided has no loss
     with house():
         fig = figure()
         ax = fig.add_subplot()
         y = np.arange(len(d))
-        ax.barh(y, d["mean"], color=[style.colour(n) for n in d.index], height=0.68)
+        ax.barh(y, d["mean"].fillna(0), color=[style.colour(n) for n in d.index], height=0.68)
         ax.errorbar(d["mean"], y, xerr=[d["mean"] - d["p10"], d["p90"] - d["mean"]], fmt="none",
                     ecolor=INK, elinewidth=1.2, capsize=3)
         for yi, (mean, hi) in enumerate(zip(d["mean"], d["p90"], strict=True)):
-            ax.text(hi + 0.006, yi, percent(mean, 1), va="center", fontsize=11.5, color=INK)
-        if style.reference in d.index:
+            if len(known):  # 'n/a' beside a variant that decided nothing
+                ax.text(hi + 0.006 if np.isfinite(hi) else 0.006, yi, percent(mean, 1),
+                        va="center", fontsize=11.5, color=INK)
+        if style.reference in known.index:
             ax.axvline(d.loc[style.reference, "mean"], color=INK, lw=1, ls=":", zorder=0)
         _tick_labels(ax, list(d.index), style)
         ax.invert_yaxis()
-        ax.set_xlim(0, float(d["p90"].max()) * 1.15 + 0.02)
+        ax.set_xlim(0, float(known["p90"].max()) * 1.15 + 0.02 if len(known) else 1)
         ax.xaxis.set_major_formatter(lambda x, _: percent(x))
         ax.set_xlabel("data loss: evidence deleted before it was preserved or produced "
                       "(% of decided requests)")
         fig.subplots_adjust(left=0.28, right=0.97, bottom=0.16)
-        drafts = [n for n in d.index if not style.is_reference_text(n)] or list(d.index)
-        best, worst = d.loc[drafts, "mean"].min(), d.loc[drafts, "mean"].max()
-        lowest = [style.label(n) for n in drafts if np.isclose(d.loc[n, "mean"], best)]
-        highest = [style.label(n) for n in drafts if np.isclose(d.loc[n, "mean"], worst)]
-        among = "Among the drafts, " if len(drafts) < len(d) else ""
-        title = (f"{among}{names(lowest)} {'loses' if len(lowest) == 1 else 'lose'} the least "
-                 f"evidence ({percent(best)}); {names(highest)} the most ({percent(worst)})")
+        title = _loss_title(known, style) if len(known) else (
+            f"{NOTHING_DECIDED}: no text's data loss can be measured yet")
+        if not len(known):
+            blank(ax)
         return finish(fig, title, "Share of decided requests whose data the provider deleted "
                       "before they were preserved or produced. Bars: mean over replications; "
                       "lines: 10-90% of replications; dotted: the reference; grey: reference "
                       "texts that are not drafts.", style, note)
+
+
+def _loss_title(d: pd.DataFrame, style: Style) -> str:
+    """Which drafts lose the least and the most evidence (``d``: data loss by variant)."""
+    drafts = [n for n in d.index if not style.is_reference_text(n)] or list(d.index)
+    if len(d) == 1:  # the others decided nothing within the horizon
+        return (f"Only {style.label(d.index[0])} has requests decided within the horizon; "
+                f"it loses {percent(d['mean'].iloc[0])} of them")
+    best, worst = d.loc[drafts, "mean"].min(), d.loc[drafts, "mean"].max()
+    lowest = [style.label(n) for n in drafts if np.isclose(d.loc[n, "mean"], best)]
+    highest = [style.label(n) for n in drafts if np.isclose(d.loc[n, "mean"], worst)]
+    among = "Among the drafts, " if len(drafts) < len(d) else ""
+    return (f"{among}{names(lowest)} {'loses' if len(lowest) == 1 else 'lose'} the least "
+            f"evidence ({percent(best)}); {names(highest)} the most ({percent(worst)})")
 
 
 def loss_by_cause(stats: pd.DataFrame, style: Style, note: str = "") -> Figure:
@@ -100,6 +115,12 @@ def loss_by_cause(stats: pd.DataFrame, style: Style, note: str = "") -> Figure:
         title = (f"{percent(share)} of the evidence lost is deleted before anyone preserves it"
                  if share >= 0.5 else
                  f"{percent(1 - share)} of the evidence lost is deleted after preservation lapses")
+        if not _metric(stats, "data_loss")["mean"].notna().any():
+            title = f"{NOTHING_DECIDED}: no cause of loss to show yet"
+            ax.set_xlim(0, 1)
+            blank(ax)
+        elif not lost:
+            title = "No evidence is lost to deletion within the horizon"
         return finish(fig, title, "Requests that end without evidence, by cause; deletion "
                       "before preservation and after a lapse together make the data loss of "
                       "the previous chart.", style, note)
@@ -118,8 +139,11 @@ def refusals_by_ground(runs: pd.DataFrame, style: Style, note: str = "") -> Figu
     with house():
         fig = figure()
         ax = fig.add_subplot()
-        top = float(rate.to_numpy().max()) if rate.size else 1.0
-        ax.imshow(rate.to_numpy(), cmap="Blues", vmin=0, vmax=top or 1, aspect="auto")
+        top = float(np.nanmax(rate.to_numpy())) if rate.size else 1.0
+        if rate.size:
+            ax.imshow(rate.to_numpy(), cmap="Blues", vmin=0, vmax=top or 1, aspect="auto")
+        else:  # no refusal at all: an empty grid with the variants' names
+            ax.set_ylim(len(order) - 0.5, -0.5)
         for (i, j), v in np.ndenumerate(rate.to_numpy()):
             if v > 0:
                 ax.text(j, i, f"{v:.1f}" if v < 10 else f"{v:.0f}", ha="center", va="center",
@@ -129,13 +153,17 @@ def refusals_by_ground(runs: pd.DataFrame, style: Style, note: str = "") -> Figu
         _tick_labels(ax, order, style)
         ax.spines[:].set_visible(False)
         fig.subplots_adjust(left=0.3, right=0.97, bottom=0.27)
-        if rate.size:
+        per_variant = rate.sum(axis=1, min_count=1)  # NaN: the variant decided nothing
+        if not totals["decided"].sum():
+            title = f"{NOTHING_DECIDED}: no refusal to show yet"
+            blank(ax)
+        elif rate.size:
             common = rate.columns[0].replace("_", " ")
-            lo, hi = rate.sum(axis=1).min(), rate.sum(axis=1).max()
-            title = (f"Refusals range from {lo:.0f} to {hi:.0f} per 1,000 requests across the "
-                     f"texts; '{common}' is the commonest ground")
+            title = (f"Refusals range from {per_variant.min():.0f} to {per_variant.max():.0f} "
+                     f"per 1,000 requests across the texts; '{common}' is the commonest ground")
         else:
             title = "No variant refuses any request"
+            blank(ax, "No refusals within the horizon")
         return finish(fig, title, "Refusals per 1,000 decided requests, by the ground the "
                       "requested State invoked (including refusals under the bilateral treaty "
                       "or letters rogatory where the text does not reach).", style, note)
@@ -152,6 +180,7 @@ def latency_cdf(latency: Mapping[str, np.ndarray], style: Style, note: str = "")
         for n in order:
             x = np.sort(latency[n])
             y = np.arange(1, x.size + 1) / x.size
+            x, y = np.r_[x[0], x], np.r_[0.0, y]  # rise from 0 at the first: one sample shows
             ax.step(x, y, where="post", color=style.colour(n),
                     lw=2.6 if n == style.reference else 1.6,
                     ls="--" if style.is_reference_text(n) else "-",
@@ -161,22 +190,33 @@ def latency_cdf(latency: Mapping[str, np.ndarray], style: Style, note: str = "")
         ax.text(months * 1.04, 0.04, "published average for MLA\nto the US: about 10 months",
                 fontsize=10.5, color=INK, va="bottom")
         ax.set_xscale("log")
-        ax.set_xlim(left=max(0.1, min(float(np.min(latency[n])) for n in order) * 0.8))
+        if order:
+            ax.set_xlim(left=max(0.1, min(float(np.min(latency[n])) for n in order) * 0.8))
+            ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9.5)
+        else:  # nothing obtained: the axes span a day to the published average and beyond
+            ax.set_xlim(1, 4 * months)
+            blank(ax, NOTHING_OBTAINED)
         ax.xaxis.set_major_formatter(lambda x, _: f"{x:g}")
         ax.set_ylim(0, 1)
         ax.yaxis.set_major_formatter(lambda y, _: percent(y))
         ax.set_xlabel("days from the need for evidence to its arrival (log scale)")
         ax.set_ylabel("evidence obtained by then (%)")
         ax.grid(True, which="major")
-        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9.5)
         fig.subplots_adjust(left=0.08, right=0.63, bottom=0.16)
-        fast = order[0]
-        drafts = [n for n in order if not style.is_reference_text(n)]
-        title = (f"Half the evidence arrives within {medians[fast]:.0f} days under "
-                 f"{style.label(fast)}")
-        if drafts and drafts != [fast]:
-            lo, hi = medians[drafts[0]], medians[drafts[-1]]
-            title += f"; under the drafts it takes {lo:.0f} to {hi:.0f} days"
-        return finish(fig, title, "Cumulative share of obtained evidence by days since the "
-                      "need arose; requests ending without evidence are not shown.", style, note)
+        return finish(fig, _latency_title(medians, order, style), "Cumulative share of "
+                      "obtained evidence by days since the need arose; requests ending without "
+                      "evidence are not shown.", style, note)
+
+
+def _latency_title(medians: Mapping[str, float], order: list[str], style: Style) -> str:
+    """The fastest text's median, and the drafts' range (``order``: fastest first)."""
+    if not order:
+        return f"{NOTHING_OBTAINED}: time to evidence cannot be measured yet"
+    fast = order[0]
+    drafts = [n for n in order if not style.is_reference_text(n)]
+    title = f"Half the evidence arrives within {medians[fast]:.0f} days under {style.label(fast)}"
+    if drafts and drafts != [fast]:
+        lo, hi = medians[drafts[0]], medians[drafts[-1]]
+        title += f"; under the drafts it takes {lo:.0f} to {hi:.0f} days"
+    return title
 

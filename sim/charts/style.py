@@ -3,6 +3,7 @@ colour-blind-safe colours that stay with each variant, and a source footnote."""
 
 from __future__ import annotations
 
+import math
 import textwrap
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import matplotlib as mpl
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
@@ -20,7 +22,8 @@ MUTED = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6
          "#882255", "#AA4499")
 GREYS = ("#222222", "#5F5F5F", "#8C8C8C", "#B4B4B4")  # reference texts
 INK, MUTED_INK, GRID = "#222222", "#5A5A5A", "#E4E4E4"
-SUBTITLE, SOURCE = "subtitle", "source"
+SUBTITLE, SOURCE, EMPTY = "subtitle", "source", "empty"
+NOTHING_DECIDED = "No requests decided within the horizon"
 SIZE = (11.0, 6.2)  # inches: 16:9-ish, readable on a slide
 RC = {
     "font.size": 12.5, "axes.titlesize": 13, "axes.labelsize": 12.5, "xtick.labelsize": 11.5,
@@ -106,8 +109,26 @@ def title(fig: Figure) -> str:
     return fig.get_suptitle().replace("\n", " ")
 
 
+def blank(ax: Axes, message: str = NOTHING_DECIDED) -> None:
+    """Say in the middle of an empty chart why it is empty (say, a horizon so short that no
+    request is decided or obtained)."""
+    ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", fontsize=15,
+            color=MUTED_INK, style="italic", gid=EMPTY)
+
+
 def percent(x: float, digits: int = 0) -> str:
-    return f"{100 * x:.{digits}f}%"
+    """``0.123`` -> '12%'; 'n/a' for a share that could not be measured (NaN)."""
+    return f"{100 * x:.{digits}f}%" if math.isfinite(x) else "n/a"
+
+
+def days(x: float) -> str:
+    """A number of days, rounded; 'n/a' when it could not be measured (NaN)."""
+    return f"{x:.0f}" if math.isfinite(x) else "n/a"
+
+
+def points(x: float) -> str:
+    """A difference of shares in percentage points, signed; 'n/a' when NaN."""
+    return f"{100 * x:+.1f}" if math.isfinite(x) else "n/a"
 
 
 def names(items: Sequence[str]) -> str:
