@@ -9,7 +9,17 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .style import INK, MUTED_INK, NOTHING_DECIDED, Style, blank, figure, finish, house, percent
+from .style import (
+    INK,
+    MUTED_INK,
+    Style,
+    blank,
+    empty_chart,
+    figure,
+    finish,
+    house,
+    percent,
+)
 
 NONE = "none"
 GAIN_THRESHOLD = 0.01  # a period 'covers' the process once longer ones gain under a point
@@ -91,17 +101,11 @@ def _sweep_title(mean: pd.Series, none: pd.Series) -> str:
 
 def _no_sweep(style: Style, variant: str, note: str) -> Figure:
     """The sweep chart of runs in which no request was decided at any period."""
-    with house():
-        fig = figure()
-        ax = fig.add_subplot()
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_xlabel("preservation period the treaty guarantees (days)")
-        ax.set_ylabel("data loss (% of decided requests)")
-        blank(ax)
-        return finish(fig, f"{NOTHING_DECIDED}: the effect of the preservation period cannot "
-                      "be measured yet", f"Data loss under the {style.label(variant)} text with "
-                      "only its preservation period changed.", style, note)
+    return empty_chart(style, ("preservation period the treaty guarantees (days)",
+                               "data loss (% of decided requests)"),
+                       "the effect of the preservation period cannot be measured yet",
+                       f"Data loss under the {style.label(variant)} text with only its "
+                       "preservation period changed.", note)
 
 
 def _days(period: str) -> float:

@@ -16,6 +16,7 @@ from .style import (
     NOTHING_DECIDED,
     Style,
     blank,
+    empty_chart,
     figure,
     finish,
     house,
@@ -251,14 +252,8 @@ def loss_by_region(regions: pd.DataFrame, style: Style, variant: str, note: str 
 
 def _no_region(style: Style, variant: str, note: str) -> Figure:
     """The loss-by-region chart of a run in which no request was decided."""
-    with house():
-        fig = figure()
-        ax = fig.add_subplot()
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_xlabel("region of the requested State, where the data are held (overall loss)")
-        ax.set_ylabel("region of the requesting State")
-        blank(ax)
-        return finish(fig, f"{NOTHING_DECIDED}: no region's data loss can be measured yet",
-                      f"Data loss under {style.label(variant)} by where the request comes from "
-                      "and where the data are held (M49 regions).", style, note)
+    return empty_chart(style, ("region of the requested State, where the data are held "
+                               "(overall loss)", "region of the requesting State"),
+                       "no region's data loss can be measured yet",
+                       f"Data loss under {style.label(variant)} by where the request comes "
+                       "from and where the data are held (M49 regions).", note)

@@ -116,6 +116,21 @@ def blank(ax: Axes, message: str = NOTHING_DECIDED) -> None:
             color=MUTED_INK, style="italic", gid=EMPTY)
 
 
+def empty_chart(style: Style, axes: tuple[str, str], title: str, subtitle: str,
+                note: str = "") -> Figure:
+    """A chart with nothing to draw (no request decided within the horizon): its axes'
+    labels, the reason in the middle, and a title that says what cannot be measured yet."""
+    with house():
+        fig = figure()
+        ax = fig.add_subplot()
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel(axes[0])
+        ax.set_ylabel(axes[1])
+        blank(ax)
+        return finish(fig, f"{NOTHING_DECIDED}: {title}", subtitle, style, note)
+
+
 def percent(x: float, digits: int = 0) -> str:
     """``0.123`` -> '12%'; 'n/a' for a share that could not be measured (NaN)."""
     return f"{100 * x:.{digits}f}%" if math.isfinite(x) else "n/a"
