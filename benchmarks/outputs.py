@@ -1,0 +1,85 @@
+"""What safe results folders cost: writing a run's results the way ``coopsim run`` does,
+against a bare write of the same files, side by side in one process.
+
+One replication of the UN convention on the default world is simulated once; its results are
+then written ``--repeat`` times each way, alternately, replacing the previous results:
+
+- bare: the files written into a new folder, which then replaces the previous one by two
+  renames (no marker, no hashes, no fsync, no lock, no ownership check);
+- coopsim: ``outputs.check`` and ``outputs.claim`` (ownership check, hashing what the marker
+  lists, the lock, leftovers), a private staging folder, the marker with every file's SHA-256,
+  fsync, the atomic exchange, and removing the replaced results file by file.
+
+Both write the same bytes (``runner.write_outputs``). This is a report, not a test.
+
+    python benchmarks/outputs.py              # 7 writes each way
+    python benchmarks/outputs.py --repeat 15
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sim import outputs, runner
+from sim.provisions import load_variant
+from sim.world import load_world
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bare(out: Path, write: Callable[[Path], None]) -> None:
+    stage = out.with_name(out.name + ".new")
+    stage.mkdir()
+    write(stage)
+    if out.exists():
+        out.rename(out.with_name(out.name + ".old"))
+    stage.rename(out)
+    shutil.rmtree(out.with_name(out.name + ".old"), ignore_errors=True)
+
+
+def safe(out: Path, write: Callable[[Path], None]) -> None:
+    outputs.check(out, "run")
+    with outputs.claim(out, "run") as target, target.staging() as stage:
+        write(stage)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeat", type=int, default=7, help="writes each way (default 7)")
+    args = p.parse_args()
+    variant = load_variant(ROOT / "scenarios" / "un_convention_2024.toml")
+    world = load_world()
+    results = [runner.run_one(variant, world, 1)]
+    table = runner.summary_table(results, 1)
+    manifest = runner.manifest(ROOT / "scenarios" / "un_convention_2024.toml",
+                               ROOT / "scenarios" / "worlds" / "default.toml", 1, 1, 1825)
+
+    def write(folder: Path) -> None:
+        runner.write_outputs(folder, results, table, manifest)
+
+    times: dict[str, list[float]] = {"bare": [], "coopsim": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(args.repeat):
+            for name, how in (("bare", bare), ("coopsim", safe)):
+                began = time.perf_counter()
+                how(Path(tmp) / name, write)
+                times[name].append(time.perf_counter() - began)
+        size = sum(p.stat().st_size for p in (Path(tmp) / "coopsim").iterdir()) / 2**20
+    ratios = [c / b for b, c in zip(times["bare"], times["coopsim"], strict=True)]
+    print(f"one replication's results ({size:.1f} MiB), written {args.repeat} times each way,"
+          " replacing the previous results")
+    for name, values in times.items():
+        print(f"  {name:8} median {statistics.median(values) * 1000:7.1f} ms "
+              f"(min {min(values) * 1000:.1f}, max {max(values) * 1000:.1f})")
+    print(f"  coopsim / bare, pair by pair: median {statistics.median(ratios):.2f} "
+          f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
+
+
+if __name__ == "__main__":
+    main()
