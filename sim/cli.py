@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import subprocess
 import sys
@@ -283,33 +284,20 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return failures(table)
 
 
-def sweep_points(args: argparse.Namespace, variant: Variant, world: World) -> int:
-    """Validate the sweep's settings and every point; return the number of points."""
+def sweep_size(args: argparse.Namespace, variant: Variant, world: World) -> None:
+    """Bound the sweep's points and runs, and validate every point, before anything runs."""
     settings = [designs.parse_set(s) for s in args.set]
     kind, n = designs.parse_design(args.design)
-    if kind == "factorial":
-        count = 1
-        for _, values in settings:
-            count *= len(values)
-        at_most("--set", count, limits.MAX_POINTS, "points")
-    else:
-        count = n
+    count = math.prod(len(values) for _, values in settings) if kind == "factorial" else n
+    at_most("--set", count, limits.MAX_POINTS, "points")
     at_most("--reps", count * args.reps, limits.MAX_RUNS, "runs")
-    dv, dw = variant.model_dump(mode="json"), world.model_dump(mode="json")
-    if kind == "factorial":
-        points = designs.factorial(dv, dw, settings)
-    else:
-        paths = [path for path, _ in settings]
-        prob = sensitivity.problem(paths, [designs.bounds(p, v) for p, v in settings])
-        points = designs.sampled(dv, dw, paths, sensitivity.sample(prob, kind, n, args.seed))
-    experiments.checked(points)
-    return count
+    experiments.sweep_points(variant, world, settings, args.design, args.seed)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     check_executor(args)
     variant, world = load_variant(variant_path(args.variant)), load_world(Path(args.world))
-    sweep_points(args, variant, world)
+    sweep_size(args, variant, world)
     settings = [designs.parse_set(s) for s in args.set]
     out = out_dir(args, f"sweep_{variant.name}")
     outputs.check(out, "sweep")
@@ -354,23 +342,11 @@ def cmd_attribute(args: argparse.Namespace) -> None:
     print(f"\nWrote {out / 'attribution.csv'}")
 
 
-def study_points(variant: Variant, world: World, params: sensitivity.ParamsFile,
-                 seed: int, where: str) -> None:
-    """Validate every point of a sensitivity study's sample before anything runs."""
-    paths = list(params.params)
-    prob = sensitivity.problem(paths, [params.params[p].bounds for p in paths])
-    at_most("--params", len(sensitivity.sample(prob, params.method, params.samples, seed)),
-            limits.MAX_RUNS, "runs")
-    rows = sensitivity.sample(prob, params.method, params.samples, seed)
-    experiments.checked(designs.sampled(variant.model_dump(mode="json"),
-                                        world.model_dump(mode="json"), paths, rows), where)
-
-
 def cmd_sensitivity(args: argparse.Namespace) -> None:
     check_executor(args)
     variant, world = load_variant(variant_path(args.variant)), load_world(Path(args.world))
     params = sensitivity.load_params(args.params)
-    study_points(variant, world, params, args.seed, args.params)
+    experiments.study_points(variant, world, params, args.seed, args.params)
     out = out_dir(args, f"sensitivity_{variant.name}")
     outputs.check(out, "sensitivity")
     with executor_for(args) as executor, outputs.claim(out, "sensitivity") as target:

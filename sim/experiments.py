@@ -289,6 +289,19 @@ def checked(points: list[tuple[dict, dict, dict]],
     return points
 
 
+def sweep_points(variant: Variant, world: World, settings: list[tuple[str, list]],
+                 design: str = "factorial", seed: int = 1) -> list[tuple[dict, dict, dict]]:
+    """The sweep's (parameters, variant data, world data) points, every one validated."""
+    dv, dw = variant.model_dump(mode="json"), world.model_dump(mode="json")
+    kind, n = designs.parse_design(design)
+    if kind == "factorial":
+        return checked(designs.factorial(dv, dw, settings))
+    paths = [path for path, _ in settings]
+    prob = sensitivity.problem(paths, [designs.bounds(p, v) for p, v in settings])
+    rows = sensitivity.sample(prob, "sobol" if kind == "sobol" else "lhs", n, seed)
+    return checked(designs.sampled(dv, dw, paths, rows))
+
+
 def sweep(variant: Variant, world: World, settings: list[tuple[str, list]], *, reps: int = 1,
           seed: int = 1, days: int = DEFAULT_DAYS, workers: int = 1, design: str = "factorial",
           executor: Executor | None = None, store: ShardStore | None = None) -> pd.DataFrame:
@@ -297,16 +310,8 @@ def sweep(variant: Variant, world: World, settings: list[tuple[str, list]], *, r
     ``design`` is ``factorial`` (every combination of the values), or ``lhs:N`` / ``sobol:N``
     (N points sampled from each setting's range ``low,high``).
     """
-    dv, dw = variant.model_dump(mode="json"), world.model_dump(mode="json")
-    kind, n = designs.parse_design(design)
-    if kind == "factorial":
-        points = designs.factorial(dv, dw, settings)
-    else:
-        paths = [path for path, _ in settings]
-        prob = sensitivity.problem(paths, [designs.bounds(p, v) for p, v in settings])
-        rows = sensitivity.sample(prob, "sobol" if kind == "sobol" else "lhs", n, seed)
-        points = designs.sampled(dv, dw, paths, rows)
-    tasks = [Task(v, w, seed + k, days) for _, v, w in checked(points) for k in range(reps)]
+    points = sweep_points(variant, world, settings, design, seed)
+    tasks = [Task(v, w, seed + k, days) for _, v, w in points for k in range(reps)]
     summaries = execute(tasks, workers, executor, store)
     rows = [{**params, "rep": k, "seed": seed + k, **summaries[i * reps + k]}
             for i, (params, _, _) in enumerate(points) for k in range(reps)]
@@ -350,6 +355,16 @@ def attribute(a: Variant, b: Variant, world: World, metrics: Sequence[str], *, r
     total = value[frozenset(groups)] - value[frozenset()]
     rows.append({"group": "total", **dict(zip(metrics, total, strict=True))})
     return pd.DataFrame(rows)
+
+
+def study_points(variant: Variant, world: World, params: sensitivity.ParamsFile, seed: int = 1,
+                 source: str = "<study>") -> list[tuple[dict, dict, dict]]:
+    """Every point of a study's sample, validated (errors name ``source``, the study file)."""
+    paths = list(params.params)
+    prob = sensitivity.problem(paths, [params.params[p].bounds for p in paths])
+    rows = sensitivity.sample(prob, params.method, params.samples, seed)
+    return checked(designs.sampled(variant.model_dump(mode="json"),
+                                   world.model_dump(mode="json"), paths, rows), source)
 
 
 def study(variant: Variant, world: World, params: sensitivity.ParamsFile,

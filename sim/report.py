@@ -139,7 +139,10 @@ def indices_text(frame: pd.DataFrame) -> str:
         lines += [f"{label}:", "| parameter | " + " | ".join(cols) + " |",
                   "|---|" + "---|" * len(cols)]
         for _, row in group.iterrows():
-            lines.append(f"| {row['parameter']} | " + " | ".join(f"{row[c]:.3f}" for c in cols)
-                         + " |")
+            lines.append(f"| {row['parameter']} | " + " | ".join(
+                "n/a" if math.isnan(row[c]) else f"{row[c]:.3f}" for c in cols) + " |")
+        if group[cols].isna().all().all():
+            lines.append("(no indices: the output was not observed at every point, or did not "
+                         "vary)")
         lines.append("")
     return "\n".join(lines).rstrip()

@@ -140,9 +140,16 @@ def sample(prob: dict, method: Method | Literal["lhs"], n: int, seed: int) -> np
     return latin.sample(prob, n, seed=seed)
 
 
+COLUMNS = {"sobol": ["S1", "S1_conf", "ST", "ST_conf"],
+           "morris": ["mu_star", "mu_star_conf", "sigma"]}
+
+
 def indices(prob: dict, method: Method, n: int, seed: int,
             evaluate: Callable[[np.ndarray], np.ndarray], outputs: Sequence[str]) -> pd.DataFrame:
-    """Sample, evaluate (rows -> one column per output) and analyse; ranked per output."""
+    """Sample, evaluate (rows -> one column per output) and analyse; ranked per output. An
+    output not observed at every point (say, no evidence obtained within the horizon) has no
+    indices (NaN), nor has one that does not vary under Sobol (no variance to apportion; its
+    Morris effects are then zero)."""
     from SALib.analyze import morris as morris_analyze
     from SALib.analyze import sobol as sobol_analyze
 
@@ -150,7 +157,10 @@ def indices(prob: dict, method: Method, n: int, seed: int,
     y = np.asarray(evaluate(x), dtype=float).reshape(len(x), len(outputs))
     frames = []
     for j, output in enumerate(outputs):
-        if method == "sobol":
+        unobserved = not np.all(np.isfinite(y[:, j]))
+        if unobserved or (method == "sobol" and np.ptp(y[:, j]) == 0):  # no variance to split
+            frame = pd.DataFrame(np.nan, index=prob["names"], columns=COLUMNS[method])
+        elif method == "sobol":
             r = sobol_analyze.analyze(prob, y[:, j], calc_second_order=True, seed=seed)
             frame = pd.DataFrame({"S1": r["S1"], "S1_conf": r["S1_conf"], "ST": r["ST"],
                                   "ST_conf": r["ST_conf"]}, index=prob["names"])

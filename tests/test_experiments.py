@@ -366,3 +366,22 @@ def test_sampled_sweep_and_a_simulator_sensitivity_study(un, small_world) -> Non
     indices = experiments.study(un, small_world, params, ["data_loss"], seed=1, days=150)
     assert set(indices["parameter"]) == set(params.params)
     assert indices["mu_star"].notna().all()
+
+
+@pytest.mark.filterwarnings("error")
+def test_an_output_that_does_not_vary_or_is_not_observed_has_no_sobol_indices() -> None:
+    """0/0 is no index (NaN, no warning); a parameter that changes nothing has zero Morris
+    effects; an output missing at some point (nothing obtained) has no index either."""
+    prob = sensitivity.problem(["a", "b"], [(0.0, 1.0), (0.0, 1.0)])
+    constant = sensitivity.indices(prob, "sobol", 8, 1, lambda x: np.ones((len(x), 1)), ["y"])
+    assert constant[["S1", "ST"]].isna().all().all()
+    still = sensitivity.indices(prob, "morris", 8, 1, lambda x: np.ones((len(x), 1)), ["y"])
+    assert (still["mu_star"] == 0).all()
+
+    def gaps(x: np.ndarray) -> np.ndarray:
+        y = x[:, :1].copy()
+        y[0] = np.nan
+        return y
+
+    missing = sensitivity.indices(prob, "morris", 8, 1, gaps, ["y"])
+    assert missing["mu_star"].isna().all()
