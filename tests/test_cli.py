@@ -369,3 +369,19 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path: Path, world_file: Path) -> Non
     assert len(err.splitlines()) == 1 and err.startswith("coopsim: interrupted"), err
     assert snapshot(out) == before
     assert strays(tmp_path) == []
+
+
+@pytest.mark.parametrize("bad", [["--reference", "no_such_variant"], ["--reps", "0"],
+                                 ["--executor", "dask://nowhere"], ["--world", "/dev/null/x"]],
+                         ids=["reference", "reps", "executor", "world"])
+def test_a_rejected_command_leaves_a_finished_experiment_as_it_was(
+        bad: list[str], tmp_path: Path, world_file: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "compare"
+    small = ["compare", str(UN), "--world", str(world_file), "--days", "30", "--workers", "1"]
+    assert main([*small, "--out", str(out)]) == 0
+    before = tree(out)
+    assert main([*small, *bad, "--out", str(out)]) == 2
+    assert len(capsys.readouterr().err.splitlines()) == 1
+    assert tree(out) == before
+    assert strays(tmp_path) == []
