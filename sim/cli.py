@@ -210,12 +210,12 @@ def experiment_files(tables: dict[str, pd.DataFrame], manifest: dict[str, Any]) 
 
 
 def experiment_manifest(design: str, args: argparse.Namespace, **details: Any) -> dict:
-    """What an experiment ran and with what."""
+    """What an experiment ran and with what (not where: the results, and so these bytes,
+    are the same whatever the workers or the executor)."""
     reps = getattr(args, "reps", 1)
     return {"design": design, **details, "seed": args.seed, "reps": reps,
             "replication_seeds": [args.seed + k for k in range(reps)],
             "days": args.days, "world": args.world,
-            "executor": args.executor or f"{args.workers} local process(es)",
             "packages": runner.package_versions(), "git_revision": runner.git_revision()}
 
 

@@ -385,3 +385,12 @@ def test_a_rejected_command_leaves_a_finished_experiment_as_it_was(
     assert len(capsys.readouterr().err.splitlines()) == 1
     assert tree(out) == before
     assert strays(tmp_path) == []
+
+
+def test_an_experiment_writes_the_same_bytes_whatever_the_workers(
+        tmp_path: Path, world_file: Path) -> None:
+    small = ["sweep", str(UN), "--set", "preservation.min_days=30,90", "--world",
+             str(world_file), "--days", "60", "--reps", "2"]
+    assert main([*small, "--workers", "1", "--out", str(tmp_path / "one")]) == 0
+    assert main([*small, "--workers", "2", "--out", str(tmp_path / "two")]) == 0
+    assert tree(tmp_path / "one") == tree(tmp_path / "two")
