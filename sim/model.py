@@ -9,7 +9,6 @@ import mesa
 import numpy as np
 import pandas as pd
 import simpy
-from simpy.core import URGENT
 
 from .agents import CentralAuthority, PointOfContact, ServiceProvider, State
 from .cases import CaseBook, Request, Streams
@@ -211,8 +210,8 @@ class CooperationModel(mesa.Model):
         self.datacollector.collect(self)
 
     def run(self, days: int) -> None:
-        """Run ``days`` more days in one SimPy run, collecting at each day's start exactly as
-        ``step()`` does, then censor what is still open.
+        """Run ``days`` more days, one ``step()`` a day (Mesa's clock and SimPy's agree:
+        ``time == env.now``, ``steps`` counts the days), then censor what is still open.
 
         The cyclic garbage collector is paused meanwhile: the engine creates no reference
         cycles, and collections that rescan every live request cost a fifth of the run.
@@ -220,33 +219,18 @@ class CooperationModel(mesa.Model):
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            done = self.env.process(self._collect_daily(days))
-            self.env.run(until=done)
+            for _ in range(days):
+                self.step()
         finally:
             if was_enabled:
                 gc.enable()
         self.close()
-
-    def _collect_daily(self, days: int) -> Generator[simpy.Event]:
-        """Collect once a day, before anything else that happens at that instant (as a day's
-        ``env.run(until=...)`` stops before the events at its end)."""
-        for _ in range(days):
-            yield _next_day(self.env)
-            self.datacollector.collect(self)
 
     def close(self) -> None:
         """Requests still open at the horizon end as pending (censored)."""
         for r in list(self.open.values()):
             self.finish(r, Outcome.PENDING)
         self.running = False
-
-
-def _next_day(env: simpy.Environment) -> simpy.Event:
-    """An event one day from now that comes first among the events of its instant."""
-    tick = simpy.Event(env)
-    tick._ok, tick._value = True, None
-    env.schedule(tick, URGENT, 1)
-    return tick
 
 
 def _beta(rng: np.random.Generator, mean: float, concentration: float, n: int) -> np.ndarray:

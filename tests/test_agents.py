@@ -87,3 +87,14 @@ def test_desk_users_release_in_any_order_and_refuse_strangers() -> None:
     assert list(users) == ["a", "c"] and len(users) == 2
     with pytest.raises(ValueError):
         users.remove("b")
+
+
+@pytest.mark.parametrize("steps, days", [(0, 40), (3, 0), (3, 40)])
+def test_mesa_and_simpy_keep_one_clock(steps: int, days: int, un, small_world) -> None:
+    model = CooperationModel(un, small_world, 0)
+    for _ in range(steps):
+        model.step()
+    model.run(days)
+    assert model.time == model.env.now == steps + days
+    assert model.steps == steps + days
+    assert len(model.datacollector.model_vars["daily"]) == steps + days
