@@ -173,6 +173,17 @@ def period_marks(variants: Sequence[Variant]) -> dict[str, list[str]]:
     return marks
 
 
+def sweep_replications(reps: int) -> int:
+    """Replications per swept preservation period, for ``reps`` of the comparison."""
+    return max(2, reps // 3)
+
+
+def most_runs(variants: int, reps: int) -> int:
+    """The most runs a briefing of ``variants`` texts at ``reps`` replications makes:
+    the comparison, the sweep (each period and none) and the attribution's budget."""
+    return variants * reps + (len(PERIODS) + 1) * sweep_replications(reps) + ATTRIBUTION_BUDGET
+
+
 def gather(variants: Sequence[Variant], world: World, reference: str, *, reps: int = 30,
            seed: int = 1, days: int, scale: float = 0.05, workers: int = 1,
            executor: Executor | None = None, sweep_reps: int | None = None,
@@ -187,7 +198,7 @@ def gather(variants: Sequence[Variant], world: World, reference: str, *, reps: i
     names = [v.name for v in variants]
     if reference not in names:
         raise ValueError(f"reference variant '{reference}' is not among the variants")
-    sweep_reps = sweep_reps or max(2, reps // 3)
+    sweep_reps = sweep_reps or sweep_replications(reps)
     small = scaled(world, scale)
     ref = variants[names.index(reference)]
     wd = small.model_dump(mode="json")

@@ -8,8 +8,6 @@ KEY: what is wrong``, with exit status 2.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import math
 import os
 import subprocess
@@ -191,32 +189,16 @@ def at_most(option: str, count: int, limit: int, what: str) -> None:
 
 def held_cases(world: World, reps: int) -> None:
     """``run`` and ``calibrate`` keep every replication's records in memory: bound them."""
-    c = world.cases
-    at_most("--reps", round(reps * c.per_year.value * c.arrival_days.value / 365),
-            limits.MAX_HELD_CASES, "cases held in memory")
+    at_most("--reps", round(reps * world.cases.drawn), limits.MAX_HELD_CASES,
+            "cases held in memory")
 
 
-def table_bytes(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False).encode()
-
-
-def experiment_files(tables: dict[str, pd.DataFrame], manifest: dict[str, Any]) -> dict:
-    """The tables as CSV, and a manifest naming each table's SHA-256."""
-    files = {name: table_bytes(frame) for name, frame in tables.items()}
-    manifest = {**manifest, "tables": {n: hashlib.sha256(b).hexdigest()
-                                       for n, b in files.items()}}
-    files["manifest.json"] = (json.dumps(manifest, indent=2) + "\n").encode()
-    return files
-
-
-def experiment_manifest(design: str, args: argparse.Namespace, **details: Any) -> dict:
-    """What an experiment ran and with what (not where: the results, and so these bytes,
-    are the same whatever the workers or the executor)."""
-    reps = getattr(args, "reps", 1)
-    return {"design": design, **details, "seed": args.seed, "reps": reps,
-            "replication_seeds": [args.seed + k for k in range(reps)],
-            "days": args.days, "world": args.world,
-            "packages": runner.package_versions(), "git_revision": runner.git_revision()}
+def publish(target: outputs.Target, tables: dict[str, pd.DataFrame], design: str,
+            args: argparse.Namespace, **details: Any) -> None:
+    """Put an experiment's tables and their manifest in its folder."""
+    manifest = runner.experiment_manifest(design, seed=args.seed, reps=getattr(args, "reps", 1),
+                                          days=args.days, world=args.world, **details)
+    target.publish(runner.experiment_files(tables, manifest))
 
 
 def say(target: outputs.Target) -> None:
@@ -273,8 +255,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
                                     days=args.days, workers=args.workers,
                                     store=ShardStore(target.path), executor=executor)
         stats = experiments.paired(table, args.reference, list(report.COMPARE), seed=args.seed)
-        target.publish(experiment_files({"runs.csv": table, "compare.csv": stats},
-                                        experiment_manifest("compare", args, variants=names)))
+        publish(target, {"runs.csv": table, "compare.csv": stats}, "compare", args,
+                variants=names)
     titles = {v.name: v.variant.title for v in variants}
     print(f"{len(variants)} variants in world '{world.world.name}': seeds {args.seed}.."
           f"{args.seed + args.reps - 1} ({args.reps} replication(s)), {args.days} days; every "
@@ -284,21 +266,23 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return failures(table)
 
 
-def sweep_size(args: argparse.Namespace, variant: Variant, world: World) -> None:
-    """Bound the sweep's points and runs, and validate every point, before anything runs."""
+def sweep_settings(args: argparse.Namespace, variant: Variant,
+                   world: World) -> list[tuple[str, list]]:
+    """The sweep's settings, its points and runs bounded and every point validated before
+    anything runs."""
     settings = [designs.parse_set(s) for s in args.set]
     kind, n = designs.parse_design(args.design)
     count = math.prod(len(values) for _, values in settings) if kind == "factorial" else n
     at_most("--set", count, limits.MAX_POINTS, "points")
     at_most("--reps", count * args.reps, limits.MAX_RUNS, "runs")
     experiments.sweep_points(variant, world, settings, args.design, args.seed)
+    return settings
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     check_executor(args)
     variant, world = load_variant(variant_path(args.variant)), load_world(Path(args.world))
-    sweep_size(args, variant, world)
-    settings = [designs.parse_set(s) for s in args.set]
+    settings = sweep_settings(args, variant, world)
     out = out_dir(args, f"sweep_{variant.name}")
     outputs.check(out, "sweep")
     with executor_for(args) as executor, outputs.claim(out, "sweep") as target:
@@ -306,8 +290,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         table = experiments.sweep(variant, world, settings, reps=args.reps, seed=args.seed,
                                   days=args.days, workers=args.workers, design=args.design,
                                   store=ShardStore(target.path), executor=executor)
-        target.publish(experiment_files({"sweep.csv": table}, experiment_manifest(
-            args.design, args, variant=variant.name, set=args.set)))
+        publish(target, {"sweep.csv": table}, args.design, args, variant=variant.name,
+                set=args.set)
     params = [path for path, _ in settings]
     means = table.groupby(params, sort=False)[list(report.COMPARE)].mean().reset_index()
     if args.design != "factorial":  # sampled points: show the range of outcomes instead
@@ -334,8 +318,7 @@ def cmd_attribute(args: argparse.Namespace) -> None:
         table = experiments.attribute(a, b, world, metrics, reps=args.reps, seed=args.seed,
                                       days=args.days, workers=args.workers,
                                       store=ShardStore(target.path), executor=executor)
-        target.publish(experiment_files({"attribution.csv": table}, experiment_manifest(
-            "attribute", args, a=a.name, b=b.name)))
+        publish(target, {"attribution.csv": table}, "attribute", args, a=a.name, b=b.name)
     print(f"What makes the difference from {a.variant.title} to {b.variant.title} "
           f"(Shapley values over clause groups, {args.reps} replication(s), same cases):\n")
     print(report.attribution_text(table))
@@ -354,8 +337,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> None:
         table = experiments.study(variant, world, params, list(report.ATTRIBUTED),
                                   seed=args.seed, days=args.days, workers=args.workers,
                                   store=ShardStore(target.path), executor=executor)
-        target.publish(experiment_files({"indices.csv": table}, experiment_manifest(
-            params.method, args, variant=variant.name, params=str(args.params))))
+        publish(target, {"indices.csv": table}, params.method, args, variant=variant.name,
+                params=str(args.params))
     print(f"{variant.variant.title}: {params.method} indices over {len(params.params)} "
           f"parameter(s), seed {args.seed}, {args.days} days\n")
     print(report.indices_text(table))
@@ -387,25 +370,13 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
         table = calibration.calibrate(targets, variant, world, reps=args.reps, seed=args.seed,
                                       days=args.days)
         with target.staging() as stage:
-            (stage / "calibration.csv").write_bytes(table_bytes(table))
+            table.to_csv(stage / "calibration.csv", index=False)
     print(f"Status quo: {variant.variant.title}, "
           f"{', '.join(f'{k} = {v}' for k, v in targets.status_quo.set.items())} "
           f"({targets.status_quo.source}); {args.reps} replication(s), seed {args.seed}\n")
-    print(matrix.markdown(calibration_rows(table)))
+    print(matrix.markdown(report.calibration_rows(table)))
     print(f"\n{int(table['within'].sum())} of {len(table)} targets within tolerance. "
           f"Wrote {out / 'calibration.csv'}")
-
-
-def calibration_rows(table: pd.DataFrame) -> list[list[str]]:
-    """The calibration table as printed: a target without simulated observations is n/a,
-    with the reason."""
-    rows = [["target", "published", "tolerance", "simulated (10-90%)", "within", "source"]]
-    for _, r in table.iterrows():
-        simulated = f"n/a ({r['missing']})" if r["missing"] \
-            else f"{r['simulated']:.2f} ({r['p10']:.2f}-{r['p90']:.2f})"
-        rows.append([r["label"], f"{r['published']:g}", r["tolerance"], simulated,
-                     "yes" if r["within"] else "NO", r["source"]])
-    return rows
 
 
 def cmd_brief(args: argparse.Namespace) -> None:
@@ -413,9 +384,7 @@ def cmd_brief(args: argparse.Namespace) -> None:
     world = load_world(Path(args.world))
     variants = load_variants(args.variants, args.reference)
     scaled(world, args.scale)  # a bad --scale fails before anything runs
-    sweep = (len(briefing.PERIODS) + 1) * max(2, args.reps // 3)
-    at_most("--reps", len(variants) * args.reps + sweep + briefing.ATTRIBUTION_BUDGET,
-            limits.MAX_RUNS, "runs")
+    at_most("--reps", briefing.most_runs(len(variants), args.reps), limits.MAX_RUNS, "runs")
     out = out_dir(args, "brief")
     outputs.check(out, "brief")
     with executor_for(args) as executor, outputs.claim(out, "brief") as target:

@@ -280,10 +280,9 @@ def _bootstrap(diff: np.ndarray, rng: np.random.Generator) -> tuple[float, float
 def checked(points: list[tuple[dict, dict, dict]],
             source: str = "--set") -> list[tuple[dict, dict, dict]]:
     """Validate every (parameters, variant data, world data) point before anything runs;
-    an error names ``source`` (the option or the study file) and the point."""
+    an error names ``source`` (the option, or the study file) and the point."""
     for params, v, w in points:
-        point = ", ".join(f"{k}={val}" for k, val in params.items())
-        where = f"{source} {point}" if source == "--set" else f"{source}: point {point}"
+        where = f"{source} " + ", ".join(f"{k}={val}" for k, val in params.items())
         validate(Variant, v, where)
         validate(World, w, where)
     return points
@@ -364,7 +363,7 @@ def study_points(variant: Variant, world: World, params: sensitivity.ParamsFile,
     prob = sensitivity.problem(paths, [params.params[p].bounds for p in paths])
     rows = sensitivity.sample(prob, params.method, params.samples, seed)
     return checked(designs.sampled(variant.model_dump(mode="json"),
-                                   world.model_dump(mode="json"), paths, rows), source)
+                                   world.model_dump(mode="json"), paths, rows), f"{source}: point")
 
 
 def study(variant: Variant, world: World, params: sensitivity.ParamsFile,

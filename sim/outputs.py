@@ -174,6 +174,8 @@ def _temporary(name: str, info: os.stat_result) -> bool:
 
 def check(out: Path, kind: str) -> None:
     """Raise :class:`InputError` unless ``kind`` results may be written at ``out``. Reads only."""
+    if kind not in REPLACED | KEPT:
+        raise ValueError(f"unknown kind of results folder: {kind!r}")
     path = Path(os.path.abspath(out))
     if path.parent == path:
         _refuse(out, "is the root folder; choose a folder for the results")

@@ -146,3 +146,15 @@ def indices_text(frame: pd.DataFrame) -> str:
                          "vary)")
         lines.append("")
     return "\n".join(lines).rstrip()
+
+
+def calibration_rows(table: pd.DataFrame) -> list[list[str]]:
+    """The calibration table as printed: a target without simulated observations is n/a,
+    with the reason."""
+    rows = [["target", "published", "tolerance", "simulated (10-90%)", "within", "source"]]
+    for _, r in table.iterrows():
+        simulated = f"n/a ({r['missing']})" if r["missing"] \
+            else f"{r['simulated']:.2f} ({r['p10']:.2f}-{r['p90']:.2f})"
+        rows.append([r["label"], f"{r['published']:g}", r["tolerance"], simulated,
+                     "yes" if r["within"] else "NO", r["source"]])
+    return rows

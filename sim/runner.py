@@ -82,6 +82,24 @@ def manifest(variant_path: Path, world_path: Path, seed: int, reps: int, days: i
     }
 
 
+def experiment_manifest(design: str, *, seed: int, reps: int, days: int, world: str,
+                        **details: object) -> dict:
+    """What an experiment ran and with what (not where: the results, and so these bytes,
+    are the same whatever the workers or the executor)."""
+    return {"design": design, **details, "seed": seed, "reps": reps,
+            "replication_seeds": [seed + k for k in range(reps)], "days": days, "world": world,
+            "packages": package_versions(), "git_revision": git_revision()}
+
+
+def experiment_files(tables: dict[str, pd.DataFrame], manifest: dict) -> dict[str, bytes]:
+    """The tables as CSV, and the manifest naming each table's SHA-256."""
+    files = {name: frame.to_csv(index=False).encode() for name, frame in tables.items()}
+    manifest = {**manifest, "tables": {n: hashlib.sha256(b).hexdigest()
+                                       for n, b in files.items()}}
+    files["manifest.json"] = (json.dumps(manifest, indent=2) + "\n").encode()
+    return files
+
+
 def package_versions() -> dict[str, str]:
     packages = ("coopsim", "mesa", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "scipy")
     return {p: _version(p) for p in packages}

@@ -13,7 +13,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -21,9 +20,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .outputs import atomic_write
+from .outputs import SHARD_NAME, SHARDS, atomic_write
 
-SHARD = re.compile(r"[0-9a-f]{20}\.parquet")
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) \
     | getattr(os, "O_CLOEXEC", 0)  # never a symlink; never wait on a FIFO
 
@@ -32,7 +30,7 @@ class ShardStore:
     """Finished runs under ``folder/shards/``, one single-row Parquet file each."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder = folder / "shards"
+        self.folder = folder / SHARDS
         self.folder.mkdir(parents=True, exist_ok=True)
 
     @staticmethod
@@ -49,7 +47,7 @@ class ShardStore:
         """
         rows = {}
         for name in sorted(os.listdir(self.folder)):
-            row = self._read(self.folder / name) if SHARD.fullmatch(name) else None
+            row = self._read(self.folder / name) if SHARD_NAME.fullmatch(name) else None
             if row is not None:
                 rows[name.removesuffix(".parquet")] = row
         return rows

@@ -131,10 +131,15 @@ class Cases(Strict):
             raise FieldProblem("preservation_share.value", f"missing {', '.join(missing)}")
         return self
 
+    @property
+    def drawn(self) -> float:
+        """Cases one replication draws, on average: ``per_year x arrival_days / 365``."""
+        return self.per_year.value * self.arrival_days.value / 365
+
     @model_validator(mode="after")
     def _drawn(self) -> Self:
-        """A replication draws ``per_year x arrival_days / 365`` cases: at most MAX_CASES."""
-        drawn = self.per_year.value * self.arrival_days.value / 365
+        """At most MAX_CASES cases a replication."""
+        drawn = self.drawn
         if drawn > MAX_CASES:
             raise FieldProblem("per_year.value", f"with arrival_days = "
                                f"{self.arrival_days.value:g} a replication draws {drawn:,.0f} "
