@@ -1,7 +1,9 @@
 """The actors: States, their central authorities and 24/7 points, and service providers.
 
-Each actor is a Mesa agent; the ones that do work own a SimPy resource whose capacity is
-their staff (``None`` means unlimited, so the work is a plain delay).
+Each actor is a Mesa agent that owns its part of the procedure: the requested State decides,
+its central authority reviews, its 24/7 point serves within its hours, and the provider
+preserves, produces and deletes. The ones that do work own a SimPy resource whose capacity is
+their staff (no staff figure means unlimited, so the work is a plain delay).
 """
 
 from __future__ import annotations
@@ -15,16 +17,24 @@ import mesa
 import simpy
 from simpy.resources.resource import PriorityRequest, SortedQueue
 
+from .vocabulary import NO_DUAL_CRIMINALITY, DualCriminality, Offence, Outcome, lowest_ground
+from .vocabulary import Result as R
+from .vocabulary import Stage as S
+
 if TYPE_CHECKING:
+    from .cases import Request
     from .model import CooperationModel
+    from .routing import Decision, PreservationRule
     from .vocabulary import Ground
 
 WEEK_DAYS = 7.0
 WORKING_DAYS = 5  # day 0 of the simulation is a Monday, 00:00 UTC
+CONVENTION = list(Offence).index(Offence.CONVENTION)
+NEVER = math.inf
 
 
 class State(mesa.Agent):
-    """A State: party or not, its legal traits and propensities, its offices."""
+    """A State: party or not, its legal traits, its offices, and its decisions on requests."""
 
     def __init__(self, model: CooperationModel, index: int, iso3: str, name: str,
                  region: str, utc_offset: float, *, party: bool, dc_reservation: bool,
@@ -32,7 +42,7 @@ class State(mesa.Agent):
                  dc_propensity: float) -> None:
         super().__init__(model)
         self.index, self.iso3, self.name, self.region = index, iso3, name, region
-        self.utc_offset = utc_offset
+        self.utc_offset = utc_offset  # its offices keep local hours
         self.party = party
         self.dc_reservation = dc_reservation  # made the reservation a text allows
         self.accepts_letters_rogatory = accepts_letters_rogatory
@@ -40,6 +50,27 @@ class State(mesa.Agent):
         self.dc_propensity = dc_propensity  # chance of declining for lack of dual criminality
         self.central_authority: CentralAuthority
         self.point_of_contact: PointOfContact
+
+    def refusal(self, decision: Decision, invoked: int, r: Request) -> int | None:
+        """The ground on which this State refuses a request, or None if it grants it.
+
+        ``invoked`` holds the grounds it would invoke against this request; only those the
+        governing rule lists apply. Failing those, it refuses for lack of dual criminality
+        where the rule requires it, where the rule leaves it discretionary and this State
+        would decline, or where the rule allows the reservation for non-convention offences
+        and this State made it.
+        """
+        hit = decision.grounds & invoked
+        if hit:
+            return lowest_ground(hit)
+        if r.dc_fails:
+            rule = decision.dual_criminality
+            if (rule is DualCriminality.REQUIRED
+                    or (rule is DualCriminality.DISCRETIONARY and r.dc_invoke)
+                    or (rule is DualCriminality.RESERVATION and r.offence != CONVENTION
+                        and self.dc_reservation)):
+                return NO_DUAL_CRIMINALITY
+        return None
 
 
 class InsertionQueue(SortedQueue):
@@ -84,18 +115,44 @@ class Desk(simpy.PriorityResource):
 
 
 class CentralAuthority(mesa.Agent):
-    """Receives, reviews and answers MLA requests: a queue with limited staff."""
+    """Receives and reviews MLA requests at its desk, asks for more information, consults
+    before refusing and postpones execution. ``files`` counts its backlog."""
 
     def __init__(self, model: CooperationModel, state: State, staff: int | None) -> None:
         super().__init__(model)
         self.state = state
-        self.staff = staff
         self.desk = Desk(model.env, staff) if staff else None
+        self.files = 0  # requests waiting or under review
 
-    @property
-    def backlog(self) -> int:
-        """Files waiting or under review (kept by the model, one counter per State)."""
-        return self.model.backlog[self.state.index]
+    def review(self, r: Request, urgent: bool) -> Generator[simpy.Event]:
+        """Queue and review the request, with at most one round of further information."""
+        ledger, env = self.model.ledger, self.model.env
+        for review_round in (1, 2):
+            ledger.enter(r, S.QUEUE)
+            self.files += 1
+            if self.desk is None:
+                ledger.enter(r, S.REVIEW)
+                yield env.timeout(r.review_days)
+            else:
+                with self.desk.request(priority=0 if urgent else 1) as slot:
+                    yield slot
+                    ledger.enter(r, S.REVIEW)
+                    yield env.timeout(r.review_days)
+            self.files -= 1
+            if review_round == 2 or not r.more_info:
+                return
+            ledger.enter(r, S.MORE_INFO)
+            yield env.timeout(r.reply_days)
+
+    def consult(self, r: Request) -> Generator[simpy.Event]:
+        """Consult the requesting State before refusing; the request is granted on conditions."""
+        self.model.ledger.enter(r, S.CONSULT)
+        yield self.model.env.timeout(r.consult_days)
+
+    def postpone(self, r: Request) -> Generator[simpy.Event]:
+        """Postpone execution (e.g. while it would prejudice a domestic investigation)."""
+        self.model.ledger.enter(r, S.POSTPONE)
+        yield self.model.env.timeout(r.postpone_days)
 
 
 class PointOfContact(mesa.Agent):
@@ -141,12 +198,13 @@ class PointOfContact(mesa.Agent):
 
 
 class ServiceProvider(mesa.Agent):
-    """Holds the data: home State, retention profile, legal-response team."""
+    """Holds the data: its home State, its entry in the world's providers (retention and
+    handling times), and its legal-response team. It preserves, produces and deletes."""
 
     def __init__(self, model: CooperationModel, index: int, name: str, home: State,
-                 retention: str, staff: int | None) -> None:
+                 spec: int, staff: int | None) -> None:
         super().__init__(model)
-        self.index, self.name, self.home, self.retention = index, name, home, retention
+        self.index, self.name, self.home, self.spec = index, name, home, spec
         self.desk = simpy.Resource(model.env, staff) if staff else None
 
     def serve(self, days: float) -> simpy.Event:
@@ -160,3 +218,45 @@ class ServiceProvider(mesa.Agent):
         with self.desk.request() as slot:
             yield slot
             yield self.model.env.timeout(days)
+
+    def missing(self, r: Request) -> Outcome | None:
+        """Why the data cannot be handed over now, or None if the provider still holds it:
+        it never existed, or it was deleted (before any preservation, or after one lapsed)."""
+        if not r.exists:
+            return Outcome.NEVER_EXISTED
+        if self.model.env.now >= r.deletion:
+            return (Outcome.LOST_BEFORE_PRESERVATION if math.isnan(r.preserved_at)
+                    else Outcome.LOST_AFTER_LAPSE)
+        return None
+
+    def preserve(self, r: Request) -> Generator[simpy.Event, None, Outcome | None]:
+        """Freeze the data, if it is still there; return why not otherwise."""
+        yield self.serve(r.preserve_days)
+        lost = self.missing(r)
+        if lost is None:
+            r.preserved_at, r.deletion = self.model.env.now, NEVER
+        return lost
+
+    def produce(self, r: Request, days: float) -> Generator[simpy.Event, None, Outcome | None]:
+        """Search for and hand over the data; return why it cannot be, or None."""
+        yield self.serve(days)
+        return self.missing(r)
+
+    def hold(self, r: Request, rule: PreservationRule) -> None:
+        """Keep preserved data until the MLA request arrives (now), as the rule allows.
+
+        Preservation lasts ``min_days`` (plus one extension when asked before expiry and
+        granted). If the MLA request arrives in time and the rule keeps data pending its
+        decision, nothing is deleted; otherwise the ordinary retention clock resumes at lapse.
+        """
+        ledger, now, start = self.model.ledger, self.model.env.now, r.preserved_at
+        lapse = start + rule.min_days
+        if now > lapse and rule.extension_days > 0 and r.extension_granted:
+            ledger.note(r, S.HOLD, start, lapse, R.EXTENDED)
+            start, lapse = lapse, lapse + rule.extension_days
+        if now <= lapse:
+            ledger.note(r, S.HOLD, start, now, R.KEPT)
+            r.deletion = NEVER if rule.continues_pending_mla else max(r.deleted_at, lapse)
+        else:
+            ledger.note(r, S.HOLD, start, lapse, R.LAPSED)
+            r.deletion = max(r.deleted_at, lapse)

@@ -9,13 +9,17 @@ their difference is paired (common random numbers).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import MISSING, dataclass, field, fields
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .vocabulary import DATA_TYPES, GROUNDS, OFFENCES, Channel
 from .world import World
+
+if TYPE_CHECKING:
+    from .agents import ServiceProvider, State
 
 BATCH = 1024  # cases drawn at a time; fixed so that draws do not depend on run length
 CHANNELS: tuple[Channel, ...] = tuple(Channel)
@@ -72,6 +76,7 @@ class Request:
     execute_days: float
     emergency_days: float
     direct_complies: bool  # the provider answers a direct order in time
+    deletion: float  # when the provider deletes it: its retention clock, or a hold's end
     next: Request | None = None  # the next hop on the trail, if any
     # dynamic state
     need_time: float = 0.0
@@ -81,22 +86,47 @@ class Request:
     preserved_at: float = field(default=float("nan"))
 
 
+DRAWN = tuple(f.name for f in fields(Request) if f.default is MISSING)  # one column each
+
+
+def _link(columns: dict[str, list]) -> list[Request]:
+    """Build every hop row's request from its named columns and link each case's hops;
+    return each case's first hop."""
+    if columns.keys() != set(DRAWN):
+        raise ValueError(f"drawn columns differ from the request's: {set(DRAWN) ^ columns.keys()}")
+    firsts: list[Request] = []
+    prev: Request | None = None
+    for values in zip(*(columns[name] for name in DRAWN), strict=True):
+        r = Request(*values)  # positional in DRAWN's order, which names every value
+        if r.hop == 0:
+            firsts.append(r)
+        elif prev is not None:  # hop rows of a case are consecutive: link them
+            prev.next = r
+        prev = r
+    return firsts
+
+
 class CaseBook:
     """Draws cases in fixed-size batches and yields them in arrival order."""
 
-    def __init__(self, world: World, streams: Streams, state_propensity: np.ndarray,
-                 dc_propensity: np.ndarray, pick_provider: np.ndarray,
-                 provider_home: np.ndarray, provider_spec: np.ndarray,
-                 local_provider: int) -> None:
+    def __init__(self, world: World, streams: Streams, states: Sequence[State],
+                 providers: Sequence[ServiceProvider]) -> None:
         self.w = world
         self.streams = {name: streams(f"case.{name}") for name in _STREAM_NAMES}
-        self.state_propensity = state_propensity  # [state, ground]
-        self.dc_propensity = dc_propensity  # [state]
-        self.pick_provider = pick_provider  # [world.providers entry] provider, -1 for 'local'
-        self.provider_home = provider_home  # [provider] State index
-        self.provider_spec = provider_spec  # [provider] its entry in world.providers
-        self.n_states = len(dc_propensity)
-        self.local_provider = local_provider  # provider index of the first State's local one
+        # the requested States' propensities, [state, ground] and [state]
+        self.state_propensity = np.array([[s.propensity[g] for g in GROUNDS] for s in states])
+        self.dc_propensity = np.array([s.dc_propensity for s in states])
+        self.n_states = len(states)
+        self.provider_home = np.array([p.home.index for p in providers])  # [provider] State
+        self.provider_spec = np.array([p.spec for p in providers])  # [provider] world entry
+        local = next(i for i, p in enumerate(world.providers) if p.home == "local")
+        first = {}  # world.providers entry -> its first provider (a State's local one)
+        for p in providers:
+            first.setdefault(p.spec, p.index)
+        self.local_provider = first[local]  # the first State's local provider
+        # [world.providers entry] -> provider, -1 for 'local' (the requested State decides)
+        self.pick_provider = np.array([-1 if i == local else first[i]
+                                       for i in range(len(world.providers))])
         c = world.cases
         self.max_hops = c.max_hops.value
         self.rate = c.per_year.value / 365.0
@@ -196,26 +226,27 @@ class CaseBook:
         def col(a: np.ndarray) -> list:
             return a[keep].tolist()
 
-        rows_kept = zip(
-            col((case0 + case_of) * H + hop_of), col(case0 + case_of), col(hop_of), col(req),
-            col(requested), col(provider), col(off), col(data_type), col(rep(emergency, H)),
-            col(rep(comm_time, H)), col(deleted_at), col(exists), col(masks["preservation"]),
-            col(masks["disclosure"]), col(masks["mla"]), col(dc_fails), col(dc_invoke),
-            col(d["locate"]), col(d["poc"]), col(d["preserve"]), col(d["draft"]),
-            col(d["urgent_draft"]), map(tuple, col(transmit)), map(tuple, col(back)),
-            col(d["review"]), col(more_info), col(d["reply"]), col(postpone), col(d["postpone"]),
-            col(d["consult"]), col(rescued), col(extended), col(asks), col(d["execute"]),
-            col(d["emergency"]), col(complies), strict=True)
-        firsts: list[Request] = []
-        prev: Request | None = None
-        for values in rows_kept:
-            r = Request(*values)
-            if r.hop == 0:
-                firsts.append(r)
-            elif prev is not None:  # hop rows of a case are consecutive: link them
-                prev.next = r
-            prev = r
-        return firsts
+        columns = {
+            "id": col((case0 + case_of) * H + hop_of), "case": col(case0 + case_of),
+            "hop": col(hop_of), "requesting": col(req), "requested": col(requested),
+            "provider": col(provider), "offence": col(off), "data_type": col(data_type),
+            "emergency": col(rep(emergency, H)), "comm_time": col(rep(comm_time, H)),
+            "deleted_at": col(deleted_at), "exists": col(exists),
+            "pres_mask": col(masks["preservation"]), "disc_mask": col(masks["disclosure"]),
+            "mla_mask": col(masks["mla"]), "dc_fails": col(dc_fails),
+            "dc_invoke": col(dc_invoke), "locate_days": col(d["locate"]),
+            "poc_days": col(d["poc"]), "preserve_days": col(d["preserve"]),
+            "draft_days": col(d["draft"]), "urgent_draft_days": col(d["urgent_draft"]),
+            "transmit_days": list(map(tuple, col(transmit))),
+            "return_days": list(map(tuple, col(back))), "review_days": col(d["review"]),
+            "more_info": col(more_info), "reply_days": col(d["reply"]),
+            "postpone": col(postpone), "postpone_days": col(d["postpone"]),
+            "consult_days": col(d["consult"]), "rescued": col(rescued),
+            "extension_granted": col(extended), "asks_preservation": col(asks),
+            "execute_days": col(d["execute"]), "emergency_days": col(d["emergency"]),
+            "direct_complies": col(complies), "deletion": col(deleted_at),
+        }
+        return _link(columns)
 
     def _providers(self, requesting: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Provider and requested State of every hop row.

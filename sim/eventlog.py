@@ -71,17 +71,20 @@ class RequestTable:
     COLUMNS: ClassVar[dict[str, str]] = {  # column -> array type code
         "request": "i", "case": "i", "hop": "b", "requesting": "h", "requested": "h",
         "provider": "h", "offence": "b", "data_type": "b", "emergency": "b", "need_time": "d",
-        "mla_regime": "b",
+        "comm_time": "d", "mla_regime": "b",
     }
     REGIMES = ("none", "treaty", "bilateral", "letters_rogatory")
 
     def __init__(self) -> None:
         self.cols = {c: array(t) for c, t in self.COLUMNS.items()}
-        self._append = [col.append for col in self.cols.values()]
+        self._append = {c: col.append for c, col in self.cols.items()}
 
-    def add(self, *values: float) -> None:
-        for append, v in zip(self._append, values, strict=True):
-            append(v)
+    def add(self, **row: float) -> None:
+        """Append one request's row, every column named."""
+        if row.keys() != self._append.keys():
+            raise ValueError(f"a request row needs exactly the columns {list(self.COLUMNS)}")
+        for column, value in row.items():
+            self._append[column](value)
 
     def __len__(self) -> int:
         return len(self.cols["request"])

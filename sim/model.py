@@ -12,21 +12,15 @@ import simpy
 
 from .agents import CentralAuthority, PointOfContact, ServiceProvider, State
 from .cases import CaseBook, Request, Streams
-from .eventlog import NO_GROUND, EventLog, RequestTable
-from .lifecycle import request_life
+from .eventlog import EventLog, RequestTable
+from .ledger import Ledger
+from .procedure import Life
 from .provisions import Variant
 from .routing import CompiledRegime, Router
 from .vocabulary import GROUNDS, OUTCOME_NAMES, STAGE_NAMES, Outcome, Stage
-from .vocabulary import Result as R
 from .world import World
 
-CLOSING_RESULT = {
-    Outcome.OBTAINED: R.DONE, Outcome.LOST_BEFORE_PRESERVATION: R.LOST,
-    Outcome.LOST_AFTER_LAPSE: R.LOST, Outcome.NEVER_EXISTED: R.NEVER_EXISTED,
-    Outcome.REFUSED: R.REFUSED, Outcome.PENDING: R.CENSORED,
-}
 BACKLOG_BY_STATE = "backlog_by_state"
-REGIME_CODE = {name: i for i, name in enumerate(RequestTable.REGIMES)}
 OPEN_STAGES = tuple(s for s in Stage if s not in (Stage.HOLD, Stage.DISCLOSURE, Stage.OUTCOME))
 DAILY = "daily"
 DAILY_COLUMNS = ("created", "open", "backlog", *(f"open_{STAGE_NAMES[s]}" for s in OPEN_STAGES),
@@ -45,24 +39,32 @@ class CooperationModel(mesa.Model):
         super().__init__(rng=streams("model"))
         self.variant, self.world, self.seed = variant, world, seed
         self.env = simpy.Environment()
-        self.log = EventLog()
-        self.requests = RequestTable()
-        self.created = 0
-        self.open: dict[int, Request] = {}
-        self.open_by_stage = [0] * len(Stage)
-        self.outcomes = [0] * len(Outcome)
-        self.backlog: list[int] = []  # files waiting or under review, per State
+        self.ledger = Ledger(self.env)
         self._build_states(streams)
         self._build_providers()
+        self.states: list[State] = list(self.agents_by_type[State])
+        self.central_authorities = list(self.agents_by_type[CentralAuthority])
+        self.providers: list[ServiceProvider] = list(self.agents_by_type[ServiceProvider])
         self.router = self._build_router(streams)
         self.casebook = self._build_casebook(streams)
         self.env.process(self._arrivals())
-        # two reporters a day: the counts in one array, and the backlog of every State
-        reporters = {DAILY: lambda m: np.array(
-            [m.created, len(m.open), sum(m.backlog), *(m.open_by_stage[s] for s in OPEN_STAGES),
-             *m.outcomes], np.int64),
-                     BACKLOG_BY_STATE: lambda m: np.array(m.backlog, np.int32)}
-        self.datacollector = mesa.DataCollector(model_reporters=reporters)
+        self.datacollector = mesa.DataCollector(model_reporters={
+            DAILY: _daily_counts, BACKLOG_BY_STATE: _backlog_by_state})
+
+    @property
+    def log(self) -> EventLog:
+        """One row per request per stage (the ledger's event log)."""
+        return self.ledger.log
+
+    @property
+    def requests(self) -> RequestTable:
+        """One row per created request (the ledger's request table)."""
+        return self.ledger.requests
+
+    @property
+    def created(self) -> int:
+        """Requests created so far."""
+        return self.ledger.created
 
     def daily(self) -> pd.DataFrame:
         """Daily aggregates (day 0 is the first day): requests created, open (in all and per
@@ -89,7 +91,8 @@ class CooperationModel(mesa.Model):
 
     # -- building the world -------------------------------------------------------------
     def _build_states(self, streams: Streams) -> None:
-        """States with their traits, drawn from the world's shares (independent of variant)."""
+        """States with their traits and offices, drawn from the world's shares (independent
+        of the variant)."""
         w, rows = self.world, self.world.states.rows()
         rng = streams("world.states")
         n = len(rows)
@@ -98,47 +101,31 @@ class CooperationModel(mesa.Model):
         accepts_lr = rng.random(n) < w.states.letters_rogatory_acceptance.value
         always_on = rng.random(n) < w.states.poc_always_on_share.value
         k = w.states.propensity_concentration.value
-        self.state_propensity = np.column_stack(
+        propensity = np.column_stack(
             [_beta(rng, w.grounds[g].invoke_propensity.value, k, n) for g in GROUNDS])
-        self.dc_propensity = _beta(rng, w.dual_criminality.invoke_propensity.value, k, n)
+        dc_propensity = _beta(rng, w.dual_criminality.invoke_propensity.value, k, n)
         ca, poc = w.central_authorities, w.points_of_contact
-        self.states: list[State] = []
         for i, row in enumerate(rows):
             s = State(self, i, row.iso3, row.name, row.region, row.utc_offset,
                       party=bool(party[i]), dc_reservation=bool(reservation[i]),
                       accepts_letters_rogatory=bool(accepts_lr[i]),
-                      propensity=dict(zip(GROUNDS, self.state_propensity[i].tolist(),
-                                          strict=True)),
-                      dc_propensity=float(self.dc_propensity[i]))
+                      propensity=dict(zip(GROUNDS, propensity[i].tolist(), strict=True)),
+                      dc_propensity=float(dc_propensity[i]))
             staff = ca.staff_by_state.value.get(row.iso3, ca.staff.value)
             s.central_authority = CentralAuthority(self, s, staff or None)
             s.point_of_contact = PointOfContact(self, s, bool(always_on[i]),
                                                 poc.business_hours.value, poc.staff.value or None)
-            self.states.append(s)
-        self.central_authorities = [s.central_authority for s in self.states]
-        self.backlog = [0] * n
 
     def _build_providers(self) -> None:
         """Named providers in file order, then one local provider in every State."""
-        index = {s.iso3: s for s in self.states}
-        self.providers: list[ServiceProvider] = []
-        self.provider_spec: list[int] = []  # per provider: its entry in world.providers
-        self.pick_provider: list[int] = []  # per world.providers entry; -1 for 'local'
+        states = list(self.agents_by_type[State])
+        index = {s.iso3: s for s in states}
         specs = self.world.providers
         local = next(i for i, p in enumerate(specs) if p.home == "local")
-        for i, p in enumerate(specs):
-            self.pick_provider.append(-1 if i == local else len(self.providers))
-            if i != local:
-                self._add_provider(i, index[p.home], p.name)
-        self.local_provider = len(self.providers)
-        for s in self.states:
-            self._add_provider(local, s, f"{specs[local].name} ({s.iso3})")
-
-    def _add_provider(self, spec: int, home: State, name: str) -> None:
-        p = self.world.providers[spec]
-        self.providers.append(ServiceProvider(self, len(self.providers), name, home,
-                                              p.retention, p.staff.value or None))
-        self.provider_spec.append(spec)
+        named = [(i, index[p.home], p.name) for i, p in enumerate(specs) if i != local]
+        locals_ = [(local, s, f"{specs[local].name} ({s.iso3})") for s in states]
+        for k, (spec, home, name) in enumerate(named + locals_):
+            ServiceProvider(self, k, name, home, spec, specs[spec].staff.value or None)
 
     def _build_router(self, streams: Streams) -> Router:
         st = self.world.states
@@ -157,12 +144,9 @@ class CooperationModel(mesa.Model):
                       accepts_lr=np.array([s.accepts_letters_rogatory for s in self.states]))
 
     def _build_casebook(self, streams: Streams) -> CaseBook:
-        return CaseBook(self.world, streams, self.state_propensity, self.dc_propensity,
-                        np.array(self.pick_provider),
-                        np.array([p.home.index for p in self.providers]),
-                        np.array(self.provider_spec), self.local_provider)
+        return CaseBook(self.world, streams, self.states, self.providers)
 
-    # -- the request ledger -------------------------------------------------------------
+    # -- requests -------------------------------------------------------------------------
     def _arrivals(self) -> Generator[simpy.Event]:
         env = self.env
         for time, first in self.casebook:
@@ -170,38 +154,15 @@ class CooperationModel(mesa.Model):
             self.start(first)
 
     def start(self, r: Request) -> None:
-        """Create a request now: resolve its route and run its life."""
-        r.started, r.need_time = True, self.env.now
-        self.created += 1
+        """Create a request now: resolve its route and run its life (or end it at once when
+        no regime offers it a channel or it falls outside the treaty's scope)."""
         route = self.router.route(r.requesting, r.requested, r.offence)
-        regime = 0 if isinstance(route, Outcome) else REGIME_CODE[route.mla_regime]
-        self.requests.add(r.id, r.case, r.hop, r.requesting, r.requested, r.provider, r.offence,
-                          r.data_type, r.emergency, r.need_time, regime)
-        self.open[r.id] = r
         if isinstance(route, Outcome):
-            self.finish(r, route)
+            self.ledger.admit(r, "none")
+            self.ledger.finish(r, route)
         else:
-            self.env.process(request_life(self, r, route))
-
-    def enter(self, r: Request, stage: Stage) -> None:
-        """Close the request's current stage and open the next."""
-        now = self.env.now
-        if r.stage >= 0:
-            self.log.add(r.id, r.stage, r.since, now, R.DONE)
-            self.open_by_stage[r.stage] -= 1
-        self.open_by_stage[stage] += 1
-        r.stage, r.since = stage, now
-
-    def finish(self, r: Request, outcome: Outcome, ground: int = NO_GROUND) -> None:
-        """End the request in exactly one terminal outcome."""
-        now = self.env.now
-        if r.stage >= 0:
-            self.log.add(r.id, r.stage, r.since, now, CLOSING_RESULT[outcome], ground)
-            self.open_by_stage[r.stage] -= 1
-        r.stage = Stage.OUTCOME
-        self.log.add(r.id, Stage.OUTCOME, r.need_time, now, outcome, ground)
-        self.outcomes[outcome] += 1
-        del self.open[r.id]
+            self.ledger.admit(r, route.mla_regime)
+            self.env.process(Life(self, r, route).run())
 
     # -- running --------------------------------------------------------------------------
     def step(self) -> None:
@@ -228,9 +189,21 @@ class CooperationModel(mesa.Model):
 
     def close(self) -> None:
         """Requests still open at the horizon end as pending (censored)."""
-        for r in list(self.open.values()):
-            self.finish(r, Outcome.PENDING)
+        self.ledger.close()
         self.running = False
+
+
+def _daily_counts(m: CooperationModel) -> np.ndarray:
+    """Requests created and open (in all and per stage), files in central-authority hands,
+    and cumulative outcomes, as one row."""
+    ledger = m.ledger
+    return np.array([ledger.created, len(ledger.open), sum(c.files for c in m.central_authorities),
+                     *(ledger.open_by_stage[s] for s in OPEN_STAGES), *ledger.outcomes], np.int64)
+
+
+def _backlog_by_state(m: CooperationModel) -> np.ndarray:
+    """Files waiting or under review at each central authority, in State order."""
+    return np.array([c.files for c in m.central_authorities], np.int32)
 
 
 def _beta(rng: np.random.Generator, mean: float, concentration: float, n: int) -> np.ndarray:

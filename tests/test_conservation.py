@@ -92,14 +92,14 @@ def test_every_request_ends_in_exactly_one_outcome(scenario) -> None:
     m = CooperationModel(variant, world, seed)
     m.run(days)
 
-    assert m.created == sum(m.outcomes) == len(m.requests)
-    assert not m.open
+    assert m.created == sum(m.ledger.outcomes) == len(m.requests)
+    assert not m.ledger.open
     log = m.log.frame(labels=False)
     outcome_rows = log[log["stage"] == Stage.OUTCOME]
     assert outcome_rows["request"].is_unique
     assert set(outcome_rows["request"]) == set(m.requests.cols["request"])
     np.testing.assert_array_equal(
-        np.bincount(outcome_rows["result"], minlength=len(Outcome)), m.outcomes)
+        np.bincount(outcome_rows["result"], minlength=len(Outcome)), m.ledger.outcomes)
 
     daily = m.daily()
     outcomes = daily[list(OUTCOME_NAMES)].sum(axis=1)
@@ -110,4 +110,4 @@ def test_every_request_ends_in_exactly_one_outcome(scenario) -> None:
     summary = summarize(m.log)
     assert summary["requests"] == m.created
     for o in Outcome:
-        assert summary[f"n_{OUTCOME_NAMES[o]}"] == m.outcomes[o]
+        assert summary[f"n_{OUTCOME_NAMES[o]}"] == m.ledger.outcomes[o]
