@@ -151,102 +151,100 @@ class CaseBook:
             case0 += BATCH
 
     def _draw(self, case0: int, times: np.ndarray) -> list[Request]:
-        """Draw ``BATCH`` cases with all their hops; return each case's first hop."""
-        w, n, H = self.w, BATCH, self.max_hops
-        c = w.cases
+        """Draw ``BATCH`` cases with all their hops; return each case's first hop.
+
+        Every row is one potential hop; a case keeps its first ``hops`` rows. Each helper
+        returns named columns (the request's fields), so nothing is matched by position.
+        """
+        n, H = BATCH, self.max_hops
+        case, hops = self._cases(times)
+        case_of, hop_of = np.repeat(np.arange(n), H), np.tile(np.arange(H), n)
+        rows = {name: np.repeat(v, H) for name, v in case.items()}  # case values on every hop
+        rows["provider"], rows["requested"] = self._providers(rows["requesting"], n)
+        rows |= self._evidence(rows)
+        rows |= self._decisions(rows)
+        rows |= self._work(rows)
+        rows |= {"id": (case0 + case_of) * H + hop_of, "case": case0 + case_of, "hop": hop_of,
+                 "deletion": rows["deleted_at"]}
+        keep = hop_of < hops[case_of]  # a case's trail: its first ``hops`` rows
+        columns = {name: v[keep].tolist() for name, v in rows.items()}
+        for name in ("transmit_days", "return_days"):
+            columns[name] = list(map(tuple, columns[name]))
+        return _link(columns)
+
+    def _cases(self, times: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Case-level draws (who asks, for what offence, how urgently, how old the data) and
+        the number of hops on each case's trail."""
+        n, c = len(times), self.w.cases
         requesting = np.minimum((self.u("requesting", n) * self.n_states).astype(int),
                                 self.n_states - 1)
         offence_cdf = np.cumsum([c.offence_mix.value.get(o, 0.0) for o in OFFENCES])
         offence = np.searchsorted(offence_cdf, self.u("offence", n) * offence_cdf[-1], "right")
-        offence = np.minimum(offence, len(OFFENCES) - 1)
-        emergency = self.u("emergency", n) < c.emergency_share.value
-        age = c.age_days.quantile(self.u("age", n))
-        comm_time = times - age
-        hops = 1 + np.cumprod(self.u("hops", n, H - 1) < c.next_hop_share.value, axis=1).sum(1)
+        hops = 1 + np.cumprod(self.u("hops", n, self.max_hops - 1) < c.next_hop_share.value,
+                              axis=1).sum(1)
+        return {"requesting": requesting, "offence": np.minimum(offence, len(OFFENCES) - 1),
+                "emergency": self.u("emergency", n) < c.emergency_share.value,
+                "comm_time": times - c.age_days.quantile(self.u("age", n))}, hops
 
-        rows = n * H
-        rep = np.repeat  # case-level values for each hop row
-        req = rep(requesting, H)
-        provider, requested = self._providers(req, n)
+    def _evidence(self, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """What each hop seeks and whether and until when the provider keeps it."""
+        w, c = self.w, self.w.cases
+        n = len(rows["provider"])
         dt_cdf = np.cumsum([c.data_type_mix.value.get(d, 0.0) for d in DATA_TYPES])
-        data_type = np.minimum(np.searchsorted(dt_cdf, self.u("data_type", rows) * dt_cdf[-1],
+        data_type = np.minimum(np.searchsorted(dt_cdf, self.u("data_type", n) * dt_cdf[-1],
                                                "right"), len(DATA_TYPES) - 1)
-        retention = np.empty(rows)
-        u_ret = self.u("retention", rows)
-        spec = self.provider_spec[provider]
+        retention = np.empty(n)
+        u_ret = self.u("retention", n)
+        spec = self.provider_spec[rows["provider"]]
         for i, p in enumerate(w.providers):
             for k, dtype in enumerate(DATA_TYPES):
                 sel = (spec == i) & (data_type == k)
                 retention[sel] = w.retention[p.retention][dtype].quantile(u_ret[sel])
-        deleted_at = rep(comm_time, H) + retention
         never = np.array([p.never_existed_share.value for p in w.providers])[spec]
-        exists = self.u("exists", rows) >= never
+        asks = np.array([c.preservation_share.value[t] for t in DATA_TYPES])[data_type]
+        return {"data_type": data_type, "deleted_at": rows["comm_time"] + retention,
+                "exists": self.u("exists", n) >= never,
+                "asks_preservation": self.u("asks_preservation", n) < asks}
 
-        applicable = self.u("applicable", rows, len(GROUNDS)) < np.array(
+    def _decisions(self, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The grounds the requested State would invoke at each step, and whether the conduct
+        is a crime there."""
+        w, requested = self.w, rows["requested"]
+        n = len(requested)
+        applicable = self.u("applicable", n, len(GROUNDS)) < np.array(
             [w.grounds[g].applicable_share.value for g in GROUNDS])
-        bits = 1 << np.arange(len(GROUNDS))
         prop = self.state_propensity[requested]
-        masks = {s: ((applicable & (self.u(f"invoke.{s}", rows, len(GROUNDS)) < prop)) @ bits)
-                 for s in ("preservation", "disclosure", "mla")}
+        bits = 1 << np.arange(len(GROUNDS))
+        masks = {}
+        for step, column in DECISION_STEPS.items():
+            invoked = self.u(f"invoke.{step}", n, len(GROUNDS)) < prop
+            masks[column] = (applicable & invoked) @ bits
         gap = np.array([w.dual_criminality.gap_share.value.get(o, 0.0) for o in OFFENCES])
-        off = rep(offence, H)
-        dc_fails = self.u("dc_gap", rows) < gap[off]
-        dc_invoke = self.u("dc_invoke", rows) < self.dc_propensity[requested]
+        return {**masks, "dc_fails": self.u("dc_gap", n) < gap[rows["offence"]],
+                "dc_invoke": self.u("dc_invoke", n) < self.dc_propensity[requested]}
 
+    def _work(self, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """How long each step takes and how each office's choice falls."""
+        w = self.w
+        n, spec = len(rows["provider"]), self.provider_spec[rows["provider"]]
         ca, poc, rs = w.central_authorities, w.points_of_contact, w.requesting_states
-        dur = {
-            "locate": rs.locate_unaided_days, "poc": poc.handling_days, "draft": rs.draft_days,
-            "urgent_draft": rs.urgent_draft_days, "review": ca.review_days,
-            "reply": ca.more_info_reply_days, "postpone": ca.postpone_days,
-            "consult": ca.consult_days,
-        }
-        d = {k: dist.quantile(self.u(f"days.{k}", rows)) for k, dist in dur.items()}
+        dur = {"locate": rs.locate_unaided_days, "poc": poc.handling_days,
+               "draft": rs.draft_days, "urgent_draft": rs.urgent_draft_days,
+               "review": ca.review_days, "reply": ca.more_info_reply_days,
+               "postpone": ca.postpone_days, "consult": ca.consult_days}
+        d = {f"{k}_days": dist.quantile(self.u(f"days.{k}", n)) for k, dist in dur.items()}
         for k in ("preserve", "execute", "emergency"):
-            u = self.u(f"days.{k}", rows)
-            d[k] = np.empty(rows)
+            u, d[f"{k}_days"] = self.u(f"days.{k}", n), np.empty(n)
             for i, p in enumerate(w.providers):
-                sel = spec == i
-                d[k][sel] = getattr(p, f"{k}_days").quantile(u[sel])
-        transmit = np.stack([w.channels[ch].quantile(self.u(f"transmit.{ch}", rows))
-                             for ch in CHANNELS], axis=1)
-        back = np.stack([w.channels[ch].quantile(self.u(f"return.{ch}", rows))
-                         for ch in CHANNELS], axis=1)
-        more_info = self.u("more_info", rows) < ca.more_info_share.value
-        postpone = self.u("postpone", rows) < ca.postpone_share.value
-        rescued = self.u("rescued", rows) < ca.consult_rescue_share.value
-        extended = self.u("extension", rows) < ca.extension_grant_share.value
-        complies = self.u("direct", rows) < w.direct_requests.compliance_share.value
-        asks = self.u("asks_preservation", rows) < np.array(
-            [c.preservation_share.value[t] for t in DATA_TYPES])[data_type]
-
-        case_of = np.repeat(np.arange(n), H)
-        hop_of = np.tile(np.arange(H), n)
-        keep = hop_of < hops[case_of]  # a case's trail: its first ``hops`` rows
-
-        def col(a: np.ndarray) -> list:
-            return a[keep].tolist()
-
-        columns = {
-            "id": col((case0 + case_of) * H + hop_of), "case": col(case0 + case_of),
-            "hop": col(hop_of), "requesting": col(req), "requested": col(requested),
-            "provider": col(provider), "offence": col(off), "data_type": col(data_type),
-            "emergency": col(rep(emergency, H)), "comm_time": col(rep(comm_time, H)),
-            "deleted_at": col(deleted_at), "exists": col(exists),
-            "pres_mask": col(masks["preservation"]), "disc_mask": col(masks["disclosure"]),
-            "mla_mask": col(masks["mla"]), "dc_fails": col(dc_fails),
-            "dc_invoke": col(dc_invoke), "locate_days": col(d["locate"]),
-            "poc_days": col(d["poc"]), "preserve_days": col(d["preserve"]),
-            "draft_days": col(d["draft"]), "urgent_draft_days": col(d["urgent_draft"]),
-            "transmit_days": list(map(tuple, col(transmit))),
-            "return_days": list(map(tuple, col(back))), "review_days": col(d["review"]),
-            "more_info": col(more_info), "reply_days": col(d["reply"]),
-            "postpone": col(postpone), "postpone_days": col(d["postpone"]),
-            "consult_days": col(d["consult"]), "rescued": col(rescued),
-            "extension_granted": col(extended), "asks_preservation": col(asks),
-            "execute_days": col(d["execute"]), "emergency_days": col(d["emergency"]),
-            "direct_complies": col(complies), "deletion": col(deleted_at),
-        }
-        return _link(columns)
+                d[f"{k}_days"][spec == i] = getattr(p, f"{k}_days").quantile(u[spec == i])
+        for way in ("transmit", "return"):
+            d[f"{way}_days"] = np.stack([w.channels[ch].quantile(self.u(f"{way}.{ch}", n))
+                                         for ch in CHANNELS], axis=1)
+        return {**d, "more_info": self.u("more_info", n) < ca.more_info_share.value,
+                "postpone": self.u("postpone", n) < ca.postpone_share.value,
+                "rescued": self.u("rescued", n) < ca.consult_rescue_share.value,
+                "extension_granted": self.u("extension", n) < ca.extension_grant_share.value,
+                "direct_complies": self.u("direct", n) < w.direct_requests.compliance_share.value}
 
     def _providers(self, requesting: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Provider and requested State of every hop row.
@@ -279,12 +277,13 @@ class CaseBook:
         return out_provider, requested
 
 
-_STREAM_NAMES = (
+DECISION_STEPS = {"preservation": "pres_mask", "disclosure": "disc_mask", "mla": "mla_mask"}
+_STREAM_NAMES = (  # one stream per quantity
     "arrival", "requesting", "offence", "emergency", "age", "hops", "provider", "other_state",
-    "data_type", "retention", "exists", "applicable", "invoke.preservation", "invoke.disclosure",
-    "invoke.mla", "dc_gap", "dc_invoke", "days.locate", "days.poc", "days.draft",
-    "days.urgent_draft", "days.review", "days.reply", "days.postpone", "days.consult",
-    "days.preserve", "days.execute", "days.emergency", *(f"transmit.{c}" for c in CHANNELS),
-    *(f"return.{c}" for c in CHANNELS), "more_info", "postpone", "rescued", "extension",
-    "direct", "asks_preservation",
+    "data_type", "retention", "exists", "applicable",
+    *(f"invoke.{s}" for s in DECISION_STEPS), "dc_gap", "dc_invoke",
+    "days.locate", "days.poc", "days.draft", "days.urgent_draft", "days.review", "days.reply",
+    "days.postpone", "days.consult", "days.preserve", "days.execute", "days.emergency",
+    *(f"transmit.{c}" for c in CHANNELS), *(f"return.{c}" for c in CHANNELS), "more_info",
+    "postpone", "rescued", "extension", "direct", "asks_preservation",
 )
