@@ -207,17 +207,17 @@ class CaseBook:
                 "asks_preservation": self.u("asks_preservation", n) < asks}
 
     def _decisions(self, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """The grounds the requested State would invoke at each step, and whether the conduct
-        is a crime there."""
+        """The grounds the requested State would invoke at each step (each ground from its
+        own streams), and whether the conduct is a crime there."""
         w, requested = self.w, rows["requested"]
         n = len(requested)
-        applicable = self.u("applicable", n, len(GROUNDS)) < np.array(
-            [w.grounds[g].applicable_share.value for g in GROUNDS])
+        applicable = np.column_stack([self.u(f"applicable.{g}", n)
+                                      < w.grounds[g].applicable_share.value for g in GROUNDS])
         prop = self.state_propensity[requested]
         bits = 1 << np.arange(len(GROUNDS))
         masks = {}
         for step, column in DECISION_STEPS.items():
-            invoked = self.u(f"invoke.{step}", n, len(GROUNDS)) < prop
+            invoked = np.column_stack([self.u(f"invoke.{step}.{g}", n) for g in GROUNDS]) < prop
             masks[column] = (applicable & invoked) @ bits
         gap = np.array([w.dual_criminality.gap_share.value.get(o, 0.0) for o in OFFENCES])
         return {**masks, "dc_fails": self.u("dc_gap", n) < gap[rows["offence"]],
@@ -278,10 +278,10 @@ class CaseBook:
 
 
 DECISION_STEPS = {"preservation": "pres_mask", "disclosure": "disc_mask", "mla": "mla_mask"}
-_STREAM_NAMES = (  # one stream per quantity
+_STREAM_NAMES = (  # one stream per quantity, and per ground for each decision
     "arrival", "requesting", "offence", "emergency", "age", "hops", "provider", "other_state",
-    "data_type", "retention", "exists", "applicable",
-    *(f"invoke.{s}" for s in DECISION_STEPS), "dc_gap", "dc_invoke",
+    "data_type", "retention", "exists", *(f"applicable.{g}" for g in GROUNDS),
+    *(f"invoke.{s}.{g}" for s in DECISION_STEPS for g in GROUNDS), "dc_gap", "dc_invoke",
     "days.locate", "days.poc", "days.draft", "days.urgent_draft", "days.review", "days.reply",
     "days.postpone", "days.consult", "days.preserve", "days.execute", "days.emergency",
     *(f"transmit.{c}" for c in CHANNELS), *(f"return.{c}" for c in CHANNELS), "more_info",

@@ -94,16 +94,21 @@ class CooperationModel(mesa.Model):
         """States with their traits and offices, drawn from the world's shares (independent
         of the variant)."""
         w, rows = self.world, self.world.states.rows()
-        rng = streams("world.states")
-        n = len(rows)
-        party = rng.random(n) < w.states.party_share.value
-        reservation = rng.random(n) < w.states.dc_reservation_share.value
-        accepts_lr = rng.random(n) < w.states.letters_rogatory_acceptance.value
-        always_on = rng.random(n) < w.states.poc_always_on_share.value
-        k = w.states.propensity_concentration.value
+        n, st = len(rows), w.states
+
+        def share(trait: str, value: float) -> np.ndarray:
+            return streams(f"world.states.{trait}").random(n) < value
+
+        party = share("party", st.party_share.value)
+        reservation = share("dc_reservation", st.dc_reservation_share.value)
+        accepts_lr = share("letters_rogatory", st.letters_rogatory_acceptance.value)
+        always_on = share("poc_always_on", st.poc_always_on_share.value)
+        k = st.propensity_concentration.value
         propensity = np.column_stack(
-            [_beta(rng, w.grounds[g].invoke_propensity.value, k, n) for g in GROUNDS])
-        dc_propensity = _beta(rng, w.dual_criminality.invoke_propensity.value, k, n)
+            [_beta(streams(f"world.propensity.{g}"), w.grounds[g].invoke_propensity.value, k, n)
+             for g in GROUNDS])
+        dc_propensity = _beta(streams("world.propensity.dual_criminality"),
+                              w.dual_criminality.invoke_propensity.value, k, n)
         ca, poc = w.central_authorities, w.points_of_contact
         for i, row in enumerate(rows):
             s = State(self, i, row.iso3, row.name, row.region, row.utc_offset,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import pandas as pd
-from conftest import make_variant, set_value, variant_data
+from conftest import make_variant, make_world, set_value, variant_data, world_data
 
 from sim.model import CooperationModel
 from sim.runner import run_one
+from sim.vocabulary import Ground
 
 DAYS = 500
 
@@ -52,3 +55,36 @@ def test_running_to_the_horizon_equals_stepping_day_by_day(un, small_world) -> N
     pd.testing.assert_frame_equal(whole.daily(), stepped.daily())
     pd.testing.assert_frame_equal(whole.backlog_by_state(), stepped.backlog_by_state())
     pd.testing.assert_frame_equal(whole.log.frame(), stepped.log.frame())
+
+
+def _hops(variant, world, seed: int, cases: int = 300) -> list:
+    """Every hop the case book draws for the first ``cases`` cases, as field tuples."""
+    book = CooperationModel(variant, world, seed).casebook
+    hops = []
+    for _, (_, first) in zip(range(cases), book, strict=False):
+        r = first
+        while r is not None:
+            hops.append({f.name: getattr(r, f.name) for f in fields(r) if f.name != "next"})
+            r = r.next
+    return hops
+
+
+def test_each_ground_draws_from_its_own_streams(un) -> None:
+    """Changing one ground's behaviour moves that ground's bit only: every other draw of
+    every case, and every other ground's bits, stay as they were."""
+    data = world_data()
+    for g in ("fiscal", "persecution"):  # make the two grounds likely, then move one
+        set_value(data, f"grounds.{g}.applicable_share", 0.5)
+    base = _hops(un, make_world(data), 3)
+    set_value(data, "grounds.fiscal.applicable_share", 0.9)
+    set_value(data, "grounds.fiscal.invoke_propensity", 1.0)  # certain: no Beta draws
+    moved = _hops(un, make_world(data), 3)
+    fiscal = 1 << list(Ground).index(Ground.FISCAL)
+    masks = ("pres_mask", "disc_mask", "mla_mask")
+    assert len(base) == len(moved)
+    assert any(a[m] != b[m] for a, b in zip(base, moved, strict=True) for m in masks)
+    for a, b in zip(base, moved, strict=True):
+        for m in masks:
+            assert a[m] & ~fiscal == b[m] & ~fiscal
+        assert {k: v for k, v in a.items() if k not in masks} == \
+            {k: v for k, v in b.items() if k not in masks}
