@@ -18,6 +18,15 @@ exits 0.
     python benchmarks/engine.py --full               # adds ~1M requests
     python benchmarks/engine.py --requests 20000 50000
     python benchmarks/engine.py --repeat 3           # fastest of three runs of each
+    python benchmarks/engine.py --against /tmp/old   # an older checkout, side by side
+    python benchmarks/engine.py --layers             # what each layer costs per request
+
+``--against PATH`` runs the same sizes with the package found at PATH (a checkout or
+worktree of another revision, e.g. ``git worktree add /tmp/old REV``), alternating with this
+one, and prints both rows and the ratio: before and after, on the same machine in one sitting.
+``--layers`` profiles one run of the smallest size and attributes each function's own time
+to the layer it belongs to (the SimPy kernel, Mesa's data collection, and each engine module;
+built-in calls are charged to their callers), scaled to the unprofiled run's time per request.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
@@ -102,30 +111,37 @@ def ample_desks(world: World) -> World:
     an ever longer priority queue instead of the engine. Larger desks keep every queue
     bounded while each request still takes and releases a desk.
     """
-    from sim.inputs import validate
-    from sim.world import World, scale_staff
+    ca = world.central_authorities
+    staff = ca.staff.model_copy(update={"value": ca.staff.value * DESK_FACTOR})
+    by_state = ca.staff_by_state.model_copy(update={
+        "value": {k: v * DESK_FACTOR for k, v in ca.staff_by_state.value.items()}})
+    ca = ca.model_copy(update={"staff": staff, "staff_by_state": by_state})
+    return world.model_copy(update={"central_authorities": ca})
 
-    data = world.model_dump(mode="json")
-    scale_staff(data, DESK_FACTOR)
-    return validate(World, data, "<benchmark world>")
 
+def benchmark_model(requests: int, per_year: float, seed: int, tree: str | None = None) -> Any:
+    """The model sized for ``requests`` and its horizon, from the package at ``tree`` (this
+    checkout if None). Uses only the public API, which every revision compared provides."""
+    if tree is not None:
+        sys.path.insert(0, tree)
+    from sim import CooperationModel, load_variant, load_world
 
-def run_model(requests: int, per_year: float, seed: int) -> ModelRun:
-    """Build a world with ``requests`` worth of arrivals, run it and measure."""
-    from sim.model import CooperationModel
-    from sim.provisions import load_variant
-    from sim.vocabulary import Stage
-    from sim.world import load_world
-
-    world = ample_desks(load_world())
+    world = ample_desks(load_world(ROOT / "scenarios" / "worlds" / "default.toml"))
     cases = world.cases
     window = requests / (per_year * REQUESTS_PER_CASE) * 365
     cases = cases.model_copy(update={
         "per_year": cases.per_year.model_copy(update={"value": per_year}),
         "arrival_days": cases.arrival_days.model_copy(update={"value": window})})
     world = world.model_copy(update={"cases": cases})
-    days = math.ceil(window) + TAIL_DAYS
-    m = CooperationModel(load_variant(VARIANT), world, seed=seed)
+    model = CooperationModel(load_variant(VARIANT), world, seed=seed)
+    return model, math.ceil(window) + TAIL_DAYS
+
+
+def run_model(requests: int, per_year: float, seed: int, tree: str | None = None) -> ModelRun:
+    """Build a world with ``requests`` worth of arrivals, run it and measure."""
+    m, days = benchmark_model(requests, per_year, seed, tree)
+    from sim.vocabulary import Stage
+
     events = count_steps(m.env)
     t0, c0 = time.perf_counter(), time.process_time()
     m.run(days)
@@ -187,46 +203,66 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, nargs="+", default=list(DEFAULT_SIZES),
-                        metavar="N", help="approximate request counts to run")
-    parser.add_argument("--full", action="store_true", help=f"also run {FULL_SIZE:,} requests")
-    parser.add_argument("--per-year", type=float, default=10_000.0,
-                        help="cases a year (default: the default world's 10,000)")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--repeat", type=int, default=1, metavar="N",
-                        help="run model and bare SimPy N times each, alternately, and keep "
-                             "the fastest of each (steadier ratios on a shared machine)")
-    args = parser.parse_args(argv)
-    sizes = sorted(set(args.requests) | ({FULL_SIZE} if args.full else set()))
+LAYER_OF_MODULE = {  # engine module -> layer, under this revision's and older names
+    "procedure": "procedure", "lifecycle": "procedure", "actors": "actors",
+    "agents": "actors", "ledger": "ledger", "eventlog": "ledger", "cases": "cases",
+    "routing": "routing", "model": "model",
+}
 
-    print(f"engine benchmark: {VARIANT.relative_to(ROOT)}, default world at "
-          f"{args.per_year:,.0f} cases/yr, seed {args.seed}, window + {TAIL_DAYS} days, "
-          f"Python {platform.python_version()}, SimPy {simpy.__version__}")
-    head = (f"{'requests':>10} {'events':>11} {'days':>6} {'wall s':>8} {'cpu s':>8} {'req/s':>8} "
-            f"{'events/s':>9} {'us/req':>7} {'peak MB':>8} {'bare s':>7} {'bare ev':>11} "
-            f"{'x bare':>6}")
-    print(head)
-    print("-" * len(head))
-    rows: list[tuple[ModelRun, BareRun]] = []
-    for n in sizes:
-        pairs = []
-        for _ in range(max(args.repeat, 1)):
-            run = isolated(run_model, n, args.per_year, args.seed)
-            window = run.days - TAIL_DAYS
-            pairs.append((run, isolated(bare_simpy, run.requests, run.events, run.days,
-                                        window, run.mean_life)))
-        run = min((r for r, _ in pairs), key=lambda r: r.seconds)
-        bare = min((b for _, b in pairs), key=lambda b: b.seconds)
-        rows.append((run, bare))
-        print(f"{run.requests:>10,} {run.events:>11,} {run.days:>6,} {run.seconds:>8.2f} "
-              f"{run.cpu:>8.2f} "
-              f"{run.requests / run.seconds:>8,.0f} {run.events / run.seconds:>9,.0f} "
-              f"{1e6 * run.seconds / run.requests:>7.1f} {run.rss_mb:>8.0f} "
-              f"{bare.seconds:>7.2f} {bare.events:>11,} {run.seconds / bare.seconds:>6.2f}",
-              flush=True)
 
+def layer_of(filename: str) -> str:
+    """The layer a function's source file belongs to."""
+    parts = Path(filename).parts
+    if "simpy" in parts:
+        return "SimPy kernel"
+    if "mesa" in parts:
+        return "Mesa (agents, data collector)"
+    if "sim" in parts and Path(filename).stem in LAYER_OF_MODULE:
+        return f"engine: {LAYER_OF_MODULE[Path(filename).stem]}"
+    return "numpy and other"
+
+
+def profile_layers(requests: int, per_year: float, seed: int) -> tuple[int, dict[str, float]]:
+    """Profile one run; each function's own time by layer (built-ins charged to callers)."""
+    import cProfile
+    import pstats
+
+    m, days = benchmark_model(requests, per_year, seed)
+    profile = cProfile.Profile()
+    profile.runcall(m.run, days)
+    spent: dict[str, float] = {}
+    for (filename, _, _), (_, _, own, _, callers) in pstats.Stats(profile).stats.items():
+        if filename != "~":
+            spent[layer_of(filename)] = spent.get(layer_of(filename), 0.0) + own
+            continue
+        total = sum(c[2] for c in callers.values()) or 1.0
+        for (caller_file, _, _), c in callers.items():
+            layer = layer_of(caller_file) if caller_file != "~" else "numpy and other"
+            spent[layer] = spent.get(layer, 0.0) + own * c[2] / total
+    return m.created, spent
+
+
+def measure(n: int, args: argparse.Namespace, tree: str | None) -> tuple[ModelRun, BareRun]:
+    """The fastest of ``--repeat`` model runs of size ``n`` and of their bare SimPy twins."""
+    pairs = []
+    for _ in range(max(args.repeat, 1)):
+        run = isolated(run_model, n, args.per_year, args.seed, tree)
+        pairs.append((run, isolated(bare_simpy, run.requests, run.events, run.days,
+                                    run.days - TAIL_DAYS, run.mean_life)))
+    return (min((r for r, _ in pairs), key=lambda r: r.seconds),
+            min((b for _, b in pairs), key=lambda b: b.seconds))
+
+
+def row(label: str, run: ModelRun, bare: BareRun) -> str:
+    return (f"{label:<7} {run.requests:>10,} {run.events:>11,} {run.days:>6,} "
+            f"{run.seconds:>8.2f} {run.cpu:>8.2f} {run.requests / run.seconds:>8,.0f} "
+            f"{run.events / run.seconds:>9,.0f} {1e6 * run.seconds / run.requests:>7.1f} "
+            f"{run.rss_mb:>8.0f} {bare.seconds:>7.2f} {bare.events:>11,} "
+            f"{run.seconds / bare.seconds:>6.2f}")
+
+
+def targets(rows: list[tuple[ModelRun, BareRun]]) -> None:
+    """Print each target beside the measured value and a verdict."""
     runs = [r for r, _ in rows]
     rate = min(r.requests / r.seconds for r in runs)
     ratio = max(r.seconds / b.seconds for r, b in rows)
@@ -241,11 +277,9 @@ def main(argv: list[str] | None = None) -> int:
         rss, rss_note = b.rss_mb + slope * (FULL_SIZE - b.requests), "extrapolated; use --full"
     else:
         rss, rss_note = runs[-1].rss_mb, f"at {runs[-1].requests:,} only"
-
-    print()
-    print("time per request (us): " + ", ".join(
+    print("\ntime per request (us): " + ", ".join(
         f"{r.requests:,}: {1e6 * p:.1f}" for r, p in zip(runs, per_req, strict=True)))
-    targets = [
+    lines = [
         (f"requests/s >= {TARGET_RATE:,.0f} (one core)", f"{rate:,.0f}", "worst size",
          rate >= TARGET_RATE),
         (f"model / bare SimPy <= {TARGET_RATIO}", f"{ratio:.2f}", "worst size",
@@ -256,12 +290,66 @@ def main(argv: list[str] | None = None) -> int:
         (f"peak RSS at 1M requests < {TARGET_RSS_MB:.0f} MB", f"{rss:,.0f} MB", rss_note,
          rss < TARGET_RSS_MB),
     ]
-    w = max(len(t[0]) for t in targets)
-    print()
-    print(f"{'target':<{w}}  {'measured':>9}  {'verdict':<7}  note")
-    print("-" * (w + 40))
-    for name, value, note, ok in targets:
+    w = max(len(t[0]) for t in lines)
+    print(f"\n{'target':<{w}}  {'measured':>9}  {'verdict':<7}  note\n" + "-" * (w + 40))
+    for name, value, note, ok in lines:
         print(f"{name:<{w}}  {value:>9}  {verdict(ok):<7}  {note}")
+
+
+def layers(size: int, run: ModelRun, args: argparse.Namespace) -> None:
+    """Print what each layer costs per request, from a profile of ``run`` repeated (same
+    size and seed)."""
+    requests, spent = isolated(profile_layers, size, args.per_year, args.seed)
+    total = sum(spent.values())
+    per_request = run.seconds / run.requests * 1e6
+    print(f"\ncost per layer ({requests:,} requests, profiled; shares applied to the "
+          f"unprofiled {per_request:.1f} us/request)")
+    for layer, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
+        print(f"  {layer:<32} {100 * seconds / total:>5.1f}%  "
+              f"{per_request * seconds / total:>6.1f} us/request")
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, nargs="+", default=list(DEFAULT_SIZES),
+                        metavar="N", help="approximate request counts to run")
+    parser.add_argument("--full", action="store_true", help=f"also run {FULL_SIZE:,} requests")
+    parser.add_argument("--per-year", type=float, default=10_000.0,
+                        help="cases a year (default: the default world's 10,000)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="run model and bare SimPy N times each, alternately, and keep "
+                             "the fastest of each (steadier ratios on a shared machine)")
+    parser.add_argument("--against", metavar="PATH",
+                        help="also run the package of another checkout, side by side")
+    parser.add_argument("--layers", action="store_true",
+                        help="profile the smallest size: cost per request of each layer")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    sizes = sorted(set(args.requests) | ({FULL_SIZE} if args.full else set()))
+    print(f"engine benchmark: {VARIANT.relative_to(ROOT)}, default world at "
+          f"{args.per_year:,.0f} cases/yr, seed {args.seed}, window + {TAIL_DAYS} days, "
+          f"Python {platform.python_version()}, SimPy {simpy.__version__}")
+    head = (f"{'tree':<7} {'requests':>10} {'events':>11} {'days':>6} {'wall s':>8} "
+            f"{'cpu s':>8} {'req/s':>8} {'events/s':>9} {'us/req':>7} {'peak MB':>8} "
+            f"{'bare s':>7} {'bare ev':>11} {'x bare':>6}")
+    print(head + "\n" + "-" * len(head))
+    rows: list[tuple[ModelRun, BareRun]] = []
+    for n in sizes:
+        rows.append(measure(n, args, None))
+        print(row("this", *rows[-1]), flush=True)
+        if args.against:
+            old = measure(n, args, args.against)
+            print(row("against", *old), flush=True)
+            print(f"{'':<7} this/against: time {rows[-1][0].seconds / old[0].seconds:.3f}, "
+                  f"x bare {rows[-1][0].seconds / rows[-1][1].seconds:.2f} vs "
+                  f"{old[0].seconds / old[1].seconds:.2f}", flush=True)
+    targets(rows)
+    if args.layers:
+        layers(sizes[0], rows[0][0], args)
     return 0
 
 
