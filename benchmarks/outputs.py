@@ -4,13 +4,16 @@ against a bare write of the same files, side by side in one process.
 One replication of the UN convention on the default world is simulated once; its results are
 then written ``--repeat`` times each way, alternately, replacing the previous results:
 
-- bare: the files written into a new folder, which then replaces the previous one by two
-  renames (no marker, no hashes, no fsync, no lock, no ownership check);
+- bare: the files written straight into a new folder (no temporary files, no fsync), which
+  then replaces the previous one by two renames (no marker, no hashes, no lock, no ownership
+  check);
 - coopsim: ``outputs.check`` and ``outputs.claim`` (ownership check, hashing what the marker
-  lists, the lock, leftovers), a private staging folder, the marker with every file's SHA-256,
-  fsync, the atomic exchange, and removing the replaced results file by file.
+  lists, the lock, leftovers), a private staging folder, every file written atomically and
+  fsynced (``runner.write_outputs``), the marker with every file's SHA-256, the atomic
+  exchange, and removing the replaced results file by file.
 
-Both write the same bytes (``runner.write_outputs``). This is a report, not a test.
+Both write the same bytes (``runner.run_files``, encoded by ``outputs.encode``). This is a
+report, not a test.
 
     python benchmarks/outputs.py              # 7 writes each way
     python benchmarks/outputs.py --repeat 15
@@ -23,30 +26,32 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sim import outputs, runner
+from sim import manifest, outputs, runner
 from sim.provisions import load_variant
 from sim.world import load_world
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def bare(out: Path, write: Callable[[Path], None]) -> None:
+def bare(out: Path, files: Callable[[], Iterator[tuple[str, outputs.Content]]]) -> None:
     stage = out.with_name(out.name + ".new")
     stage.mkdir()
-    write(stage)
+    for name, content in files():
+        (stage / name).write_bytes(outputs.encode(name, content))
     if out.exists():
         out.rename(out.with_name(out.name + ".old"))
     stage.rename(out)
     shutil.rmtree(out.with_name(out.name + ".old"), ignore_errors=True)
 
 
-def safe(out: Path, write: Callable[[Path], None]) -> None:
+def safe(out: Path, files: Callable[[], Iterator[tuple[str, outputs.Content]]]) -> None:
     outputs.check(out, "run")
     with outputs.claim(out, "run") as target, target.staging() as stage:
-        write(stage)
+        for name, content in files():
+            outputs.write(stage, {name: content})
 
 
 def main() -> None:
@@ -57,18 +62,18 @@ def main() -> None:
     world = load_world()
     results = [runner.run_one(variant, world, 1)]
     table = runner.summary_table(results, 1)
-    manifest = runner.manifest(ROOT / "scenarios" / "un_convention_2024.toml",
-                               ROOT / "scenarios" / "worlds" / "default.toml", 1, 1, 1825)
+    body = manifest.run_manifest(ROOT / "scenarios" / "un_convention_2024.toml",
+                                 ROOT / "scenarios" / "worlds" / "default.toml", 1, 1, 1825)
 
-    def write(folder: Path) -> None:
-        runner.write_outputs(folder, results, table, manifest)
+    def files() -> Iterator[tuple[str, outputs.Content]]:
+        return runner.run_files(results, table, body)
 
     times: dict[str, list[float]] = {"bare": [], "coopsim": []}
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.repeat):
             for name, how in (("bare", bare), ("coopsim", safe)):
                 began = time.perf_counter()
-                how(Path(tmp) / name, write)
+                how(Path(tmp) / name, files)
                 times[name].append(time.perf_counter() - began)
         size = sum(p.stat().st_size for p in (Path(tmp) / "coopsim").iterdir()) / 2**20
     ratios = [c / b for b, c in zip(times["bare"], times["coopsim"], strict=True)]

@@ -12,7 +12,8 @@ from typing import Any
 _HOMES = {
     "attribute": "experiments", "compare": "experiments", "paired": "experiments",
     "study": "experiments", "sweep": "experiments", "InputError": "inputs",
-    "CooperationModel": "model", "Variant": "provisions", "load_variant": "provisions",
+    "CooperationModel": "model", "Observation": "observe", "Variant": "provisions",
+    "load_variant": "provisions",
     "RunResult": "runner", "replicate": "runner", "run_one": "runner", "World": "world",
     "load_world": "world",
 }

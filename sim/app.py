@@ -1,11 +1,12 @@
 """The interactive page: change a clause or an assumption, then watch evidence move day by day.
 
 In Jupyter, ``from sim.app import page; page`` shows it inline; in a browser, ``coopsim app``
-(or ``solara run sim/app.py``). Set the controls, press *Reset* to rebuild the model with
-them, then *Play* or *Step*. The views follow the model as it runs: open requests per stage,
-data loss by cause so far, the latency of the evidence obtained so far, and the backlog of the
-busiest central authorities, with the reference text overlaid (same seed, same cases) when
-asked.
+(or ``solara run sim/app.py``, which serves :func:`Page`). Importing the module builds no
+model: ``page`` is built when first asked for. Set the controls, press *Reset* to rebuild the
+model with them, then *Play* or *Step*. The views follow the model as it runs: open requests
+per stage, data loss by cause so far, the latency of the evidence obtained so far, and the
+backlog of the busiest central authorities, with the reference text overlaid (same seed, same
+cases) when asked.
 """
 
 from __future__ import annotations
@@ -18,20 +19,21 @@ from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 
 from sim import designs
+from sim.catalogue import DEFAULT_VARIANT, SCENARIOS, names
+from sim.charts.outcomes import CAUSES
 from sim.charts.style import INK, MUTED, MUTED_INK, house, percent
 from sim.inputs import validate
 from sim.model import BACKLOG_BY_STATE, CooperationModel
+from sim.observe import Observation
 from sim.provisions import Variant, load_variant
-from sim.runner import ROOT
-from sim.vocabulary import Ground, Outcome, Stage
+from sim.vocabulary import GROUND_LABELS, STAGE_GROUPS, STAGE_NAMES, Ground, Outcome
 from sim.world import World, load_world, scale_staff, scaled
 
-SCENARIOS = ROOT / "scenarios"
-REFERENCE = "un_convention_2024"
+REFERENCE = DEFAULT_VARIANT
 SCALE = 0.1  # the page runs a tenth of the world's yearly cases, staff scaled alike
 KEEP = "as the text says"
 BASE = load_world()
-VARIANTS = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
+VARIANTS = names()
 _DECIDED = [o.name.lower() for o in Outcome if o is not Outcome.PENDING]
 
 
@@ -107,12 +109,8 @@ def loss_so_far(m: CooperationModel) -> dict[str, np.ndarray]:
 
 
 def latency_so_far(m: CooperationModel) -> np.ndarray:
-    """Days to evidence of every request obtained so far."""
-    log = m.log
-    stage, result = (np.frombuffer(c, dtype=c.typecode) for c in (log.stage, log.result))
-    start, end = (np.frombuffer(c, dtype=c.typecode) for c in (log.start, log.end))
-    got = (stage == Stage.OUTCOME) & (result == Outcome.OBTAINED)
-    return end[got] - start[got]
+    """Days to evidence of every request obtained so far (as the summary counts them)."""
+    return Observation(m).latency
 
 
 def busiest(m: CooperationModel, top: int = 5) -> dict[str, np.ndarray]:
@@ -152,19 +150,12 @@ def _finish(ax: Any, legend: str, **labels: str) -> None:
                 va="center", color=MUTED_INK)
 
 
-STAGE_GROUPS = {
-    "locate and preserve": ("locate", "preservation_request", "preserve", "direct", "emergency"),
-    "draft and transmit": ("draft", "transmit"),
-    "central authority": ("queue", "review", "more_info", "consult", "postpone"),
-    "execution and return": ("execute", "return"),
-}
-
-
 @_drawn
 def open_by_stage(m: Explorer, ax: Any) -> None:
     d = m.daily()
     if len(d):
-        stacks = [sum(d[f"open_{s}"] for s in stages) for stages in STAGE_GROUPS.values()]
+        stacks = [sum(d[f"open_{STAGE_NAMES[s]}"] for s in stages)
+                  for stages in STAGE_GROUPS.values()]
         ax.stackplot(d["day"], *stacks, labels=list(STAGE_GROUPS), colors=MUTED[:4], alpha=0.85)
     _finish(ax, "upper right", xlabel="day", ylabel="open requests", title="Where requests are")
 
@@ -173,9 +164,9 @@ def open_by_stage(m: Explorer, ax: Any) -> None:
 def loss_by_cause(m: Explorer, ax: Any) -> None:
     for model, ls, suffix in _with_reference(m, ("-", ""), ("--", " (reference)")):
         d, shares = model.daily(), loss_so_far(model)
-        for key, colour, label in (("lost_before_preservation", "#CC6677",
-                                    "lost before preservation"),
-                                   ("lost_after_lapse", "#882255", "lost after a lapse")):
+        for key, metric in (("lost_before_preservation", "loss_before_preservation"),
+                            ("lost_after_lapse", "loss_after_lapse")):
+            label, colour = CAUSES[metric]
             if len(d):
                 ax.plot(d["day"], shares[key], ls=ls, color=colour, label=label + suffix)
     ax.yaxis.set_major_formatter(lambda y, _: percent(y))
@@ -218,7 +209,7 @@ def backlog(m: Explorer, ax: Any) -> None:
 def controls() -> dict[str, dict[str, Any]]:
     """The page's controls, in SolaraViz's format; every default leaves the text as it is."""
     grounds = {f"allow_{g.value}": {"type": "Checkbox", "value": True,
-                                    "label": f"allow refusal: {g.value.replace('_', ' ')}"}
+                                    "label": f"allow refusal: {GROUND_LABELS[g.value]}"}
                for g in Ground}
     st = BASE.states
     return {
@@ -269,4 +260,18 @@ def make_page(model: Explorer | None = None) -> Any:
                      render_interval=7)
 
 
-page = make_page()
+@solara.component
+def Page() -> Any:
+    """The page ``solara run`` serves: each browser session builds its own model when it
+    opens (importing this module builds none)."""
+    model = solara.use_memo(Explorer, dependencies=[])
+    return make_page(model)
+
+
+def __getattr__(name: str) -> Any:
+    """``page``, the page around a default model, built on first use and then kept (so
+    ``from sim.app import page`` works in Jupyter, and importing the module stays cheap)."""
+    if name != "page":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    built = globals()["page"] = make_page()
+    return built

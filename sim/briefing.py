@@ -18,26 +18,17 @@ import numpy as np
 import pandas as pd
 
 from . import designs, executors, experiments
-from .eventlog import RequestTable
 from .experiments import Task
-from .model import BACKLOG_BY_STATE, CooperationModel
+from .observe import Observation
 from .provisions import Variant
-from .summary import summarize
-from .vocabulary import OUTCOME_NAMES, Outcome, Stage
 from .world import World, scaled
 
 PERIODS = (30, 60, 90, 120, 180, 270, 365)  # preservation periods swept (days)
 NO_PRESERVATION = "none"
-WEEK = 7
 BRIEF_METRICS = ("data_loss", "loss_before_preservation", "loss_after_lapse", "obtained",
                  "refusal_rate", "out_of_scope", "no_channel", "latency_median", "latency_p90")
 ATTRIBUTED = ("data_loss", "latency_median")
 ATTRIBUTION_BUDGET = 200  # runs for the attribution: replications = budget / mixes of texts
-PATHS = ("direct order", "emergency via 24/7", "preserved", "preservation failed",
-         "no preservation", "not routed")
-REGIMES = {"treaty": "treaty", "bilateral": "bilateral treaty",
-           "letters_rogatory": "letters rogatory", "none": "no route"}
-OTHER_STATES = "other States"
 
 
 @dataclass(frozen=True)
@@ -81,60 +72,15 @@ class Brief:
 
 
 def observe(task: Task) -> dict[str, Any]:
-    """Run one task; return its summary and the details the charts need.
+    """Run one task; return its summary and what the charts need, as plain values (latencies
+    as float32, to ship fewer bytes between processes).
 
     A run that raises is reported by ``experiments.execute`` as a failure, not fatal to the
     others.
     """
-    model = experiments.simulate(task)
-    return {"summary": summarize(model.log, model.backlog_series()), **details(model)}
-
-
-def details(m: CooperationModel) -> dict[str, Any]:
-    """Latencies, the flow from route to outcome, loss by region pair and weekly backlogs."""
-    log = m.log
-    req, stage, result = (np.frombuffer(c, dtype=c.typecode)
-                          for c in (log.request, log.stage, log.result))
-    start, end = (np.frombuffer(c, dtype=c.typecode) for c in (log.start, log.end))
-    final = stage == Stage.OUTCOME
-    ids, outcome = req[final], result[final]
-    got = outcome == Outcome.OBTAINED
-    latency = (end[final] - start[final])[got].astype(np.float32)
-
-    def visited(s: Stage) -> np.ndarray:
-        return np.isin(ids, req[stage == s])
-
-    cols = m.requests.cols
-    table_ids = np.frombuffer(cols["request"], dtype=np.int32)
-    order = np.argsort(table_ids)
-    row = order[np.searchsorted(table_ids[order], ids)]
-    regime = np.frombuffer(cols["mla_regime"], dtype=np.int8)[row]
-    routed = regime != RequestTable.REGIMES.index("none")
-    path = np.select(
-        [visited(Stage.DIRECT), visited(Stage.EMERGENCY), visited(Stage.HOLD),
-         visited(Stage.PRESERVATION_REQUEST), routed],
-        list(PATHS[:-1]), PATHS[-1])
-    regime_names = np.array([REGIMES[r] for r in RequestTable.REGIMES])
-    flow = (pd.DataFrame({"regime": regime_names[regime], "path": path,
-                          "outcome": np.array(OUTCOME_NAMES)[outcome]})
-            .value_counts().rename("requests").reset_index())
-
-    region = np.array([s.region for s in m.states])
-    decided = outcome != Outcome.PENDING
-    lost = (outcome == Outcome.LOST_BEFORE_PRESERVATION) | (outcome == Outcome.LOST_AFTER_LAPSE)
-    regions = (pd.DataFrame({
-        "requesting": region[np.frombuffer(cols["requesting"], dtype=np.int16)[row]],
-        "requested": region[np.frombuffer(cols["requested"], dtype=np.int16)[row]],
-        "lost": lost & decided, "decided": decided})
-        .groupby(["requesting", "requested"]).sum().reset_index())
-
-    matrix = np.vstack(m.datacollector.model_vars[BACKLOG_BY_STATE])[::WEEK]
-    homes = list(dict.fromkeys(p.home for p in m.world.providers if p.home != "local"))
-    index = {s.iso3: s for s in m.states}
-    named = [index[h].index for h in homes]
-    backlog = {index[h].name: matrix[:, i].tolist() for h, i in zip(homes, named, strict=True)}
-    backlog[OTHER_STATES] = (matrix.sum(axis=1) - matrix[:, named].sum(axis=1)).tolist()
-    return {"latency": latency, "flow": flow, "regions": regions, "backlog": backlog}
+    seen = Observation(experiments.simulate(task))
+    return {"summary": seen.summary, "latency": seen.latency.astype(np.float32),
+            "flow": seen.flow, "regions": seen.regions, "backlog": seen.home_backlog}
 
 
 @contextmanager

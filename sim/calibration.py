@@ -11,15 +11,14 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, PrivateAttr, model_validator
 
-from . import designs
+from . import catalogue, designs
 from .inputs import FieldProblem, InputError, Strict, read_toml, validate
 from .model import CooperationModel
+from .observe import MONTH, Observation
 from .provisions import Variant, load_variant
-from .runner import RunResult, run_one
 from .world import World
 
-MONTH = 365.25 / 12
-AGE_SHARE = "age_share_3_months"  # computed from the cases drawn, not from a run
+AGE_SHARE = "age_share_3_months"  # from the cases the run created
 
 
 class StatusQuo(Strict):
@@ -68,18 +67,6 @@ def load_targets(path: Path | str) -> Targets:
     return targets
 
 
-def _mla_months(r: RunResult, to: str | None = None) -> np.ndarray:
-    """Months from the MLA request's arrival to the evidence's return, for obtained requests."""
-    ev = r.events
-    arrived = ev[ev["stage"] == "transmit"].set_index("request")["end"]
-    returned = ev[(ev["stage"] == "return")].set_index("request")["end"]
-    both = arrived.index.intersection(returned.index)
-    if to is not None:
-        req = r.requests.set_index("request")
-        both = both[(req.loc[both, "requested"] == to).to_numpy()]
-    return ((returned.loc[both] - arrived.loc[both]) / MONTH).to_numpy()
-
-
 def _quantile(x: np.ndarray, q: float) -> float:
     """The quantile, NaN when there is nothing to take it of."""
     return float(np.quantile(x, q)) if x.size else math.nan
@@ -89,18 +76,17 @@ def _mean(x: np.ndarray) -> float:
     return float(x.mean()) if x.size else math.nan
 
 
-def _per_production(r: RunResult) -> float:
-    """Preservation requests per MLA request transmitted (NaN when none was)."""
-    transmitted = int(r.events["stage"].eq("transmit").sum())
-    asked = int(r.events["stage"].eq("preservation_request").sum())
-    return asked / transmitted if transmitted else math.nan
+def _age_share(seen: Observation) -> float:
+    """Share of the cases arisen whose data were at most three months old at the need."""
+    return _mean((seen.case_ages <= 3 * MONTH).astype(float))
 
 
-METRICS: dict[str, Callable[[RunResult], float]] = {  # NaN: nothing observed in the run
-    "mla_months_to_usa_mean": lambda r: _mean(_mla_months(r, "USA")),
-    "mla_months_p10": lambda r: _quantile(_mla_months(r), 0.1),
-    "mla_months_p90": lambda r: _quantile(_mla_months(r), 0.9),
-    "preservation_per_production": _per_production,
+METRICS: dict[str, Callable[[Observation], float]] = {  # NaN: nothing observed in the run
+    "mla_months_to_usa_mean": lambda o: _mean(o.mla_months("USA")),
+    "mla_months_p10": lambda o: _quantile(o.mla_months(), 0.1),
+    "mla_months_p90": lambda o: _quantile(o.mla_months(), 0.9),
+    "preservation_per_production": lambda o: o.preservation_per_production,
+    AGE_SHARE: _age_share,
 }
 NO_MLA = "no MLA request finished within the horizon"
 UNOBSERVED = {  # every target with a simulated counterpart -> why a run may observe none
@@ -108,7 +94,7 @@ UNOBSERVED = {  # every target with a simulated counterpart -> why a run may obs
     "mla_months_p10": NO_MLA,
     "mla_months_p90": NO_MLA,
     "preservation_per_production": "no MLA request was transmitted within the horizon",
-    AGE_SHARE: "no case arose within cases.arrival_days",
+    AGE_SHARE: "no case arose within the horizon",
 }
 
 
@@ -119,10 +105,12 @@ def status_quo(targets: Targets, scenarios: Path, world: World) -> tuple[Variant
     invalid variant or world, is an :class:`InputError` naming the targets file and the key.
     """
     where, sq = targets._path, targets.status_quo
-    variant_path = scenarios / f"{sq.variant}.toml"
-    if not variant_path.is_file():
-        raise InputError(where, "status_quo.variant", f"no variant '{sq.variant}' in {scenarios}")
-    v, w = load_variant(variant_path).model_dump(mode="json"), world.model_dump(mode="json")
+    known = catalogue.names(scenarios)
+    if sq.variant not in known:
+        raise InputError(where, "status_quo.variant", f"no variant '{sq.variant}' in "
+                         f"{scenarios}; variants there: {', '.join(known)}")
+    v = load_variant(scenarios / f"{sq.variant}.toml").model_dump(mode="json")
+    w = world.model_dump(mode="json")
     for path, value in sq.set.items():
         try:
             designs.apply(v, w, path, value)
@@ -144,13 +132,14 @@ def calibrate(targets: Targets, variant: Variant, world: World, *, reps: int, se
     Replications that observe nothing for a target (no MLA request finished within a short
     horizon, say) are left out of its figures; when none observes anything, its figures are
     NaN, it is not within tolerance, and ``missing`` says why (otherwise ``missing`` is "").
+    The age of the data is read from the cases each run created (a case due after the
+    horizon never arose, so it does not count), not drawn again from a second model.
     """
-    runs = [run_one(variant, world, seed + k, days) for k in range(reps)]
-    ages = [_case_ages(variant, world, seed + k) for k in range(reps)]
+    runs = [_observed(variant, world, seed + k, days, list(targets.targets))
+            for k in range(reps)]
     rows = []
     for key, target in targets.targets.items():
-        values = np.array([_mean((a <= 3 * MONTH).astype(float)) for a in ages]
-                          if key == AGE_SHARE else [METRICS[key](r) for r in runs])
+        values = np.array([r[key] for r in runs])
         seen = values[~np.isnan(values)]
         mean = _mean(seen)
         rows.append({"target": key, "label": target.label, "published": target.value,
@@ -161,7 +150,10 @@ def calibrate(targets: Targets, variant: Variant, world: World, *, reps: int, se
     return pd.DataFrame(rows)
 
 
-def _case_ages(variant: Variant, world: World, seed: int) -> np.ndarray:
-    """Age of the data when each case's need arose (drawn as the model draws it)."""
-    book = CooperationModel(variant, world, seed).casebook
-    return np.array([t - r.comm_time for t, r in book])
+def _observed(variant: Variant, world: World, seed: int, days: int,
+              keys: list[str]) -> dict[str, float]:
+    """One replication run to the horizon: the simulated counterpart of each target."""
+    model = CooperationModel(variant, world, seed)
+    model.run(days)
+    seen = Observation(model)
+    return {key: METRICS[key](seen) for key in keys}

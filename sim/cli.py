@@ -22,10 +22,12 @@ import pandas as pd
 from . import (
     briefing,
     calibration,
+    catalogue,
     designs,
     executors,
     experiments,
     limits,
+    manifest,
     matrix,
     outputs,
     pack,
@@ -34,13 +36,14 @@ from . import (
     sensitivity,
     sources,
 )
+from .catalogue import shipped
 from .inputs import InputError
 from .provisions import Variant, load_variant
 from .store import ShardStore
-from .world import DEFAULT_WORLD, World, load_world, scaled
+from .world import World, load_world, scaled
 
-SCENARIOS = runner.ROOT / "scenarios"
-DEFAULT_VARIANT = SCENARIOS / "un_convention_2024.toml"
+DEFAULT_WORLD = str(catalogue.DEFAULT_WORLD)
+WORLD_HELP = "world file or shipped name (default: default)"
 INTERRUPTED = 130  # exit status after Ctrl-C, as shells report SIGINT
 
 
@@ -53,14 +56,6 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(message.removeprefix("argument "))
-
-
-def variant_path(name: str) -> Path:
-    """A variant given as a path, or by name from ``scenarios/``."""
-    path = Path(name)
-    if path.suffix == ".toml" or path.exists():
-        return path
-    return SCENARIOS / f"{name}.toml"
 
 
 def bounded(low: int, high: int) -> Any:
@@ -79,7 +74,7 @@ def bounded(low: int, high: int) -> Any:
 def common(p: argparse.ArgumentParser, reps: int | None, out: str,
            parallel: bool = False) -> None:
     """The options every run-like command shares."""
-    p.add_argument("--world", default=str(DEFAULT_WORLD), help="world file")
+    p.add_argument("--world", default=DEFAULT_WORLD, help=WORLD_HELP)
     p.add_argument("--seed", type=bounded(0, limits.MAX_SEED), default=1,
                    help="random seed (default 1)")
     if reps is not None:
@@ -101,8 +96,8 @@ def parser() -> argparse.ArgumentParser:
         "Simulate how cybercrime treaties move electronic evidence across borders."))
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run one treaty variant and write its results")
-    run.add_argument("variant", nargs="?", default=str(DEFAULT_VARIANT),
-                     help="variant file or name in scenarios/ (default: the UN Convention)")
+    run.add_argument("variant", nargs="?", default=catalogue.DEFAULT_VARIANT,
+                     help=f"variant file or shipped name (default {catalogue.DEFAULT_VARIANT})")
     common(run, 1, "results/<variant>/")
     variants = sub.add_parser("variants", help="the provisions matrix, or one variant in full")
     variants.add_argument("name", nargs="?", help="show this variant (name or file) in full")
@@ -130,7 +125,7 @@ def parser() -> argparse.ArgumentParser:
     attribute.add_argument("b", help="variant B")
     common(attribute, 3, "results/attribute_<a>_<b>/", parallel=True)
     world = sub.add_parser("world", help="the world's figures with their sources")
-    world.add_argument("--world", default=str(DEFAULT_WORLD), help="world file")
+    world.add_argument("--world", default=DEFAULT_WORLD, help=WORLD_HELP)
     world.add_argument("--sources", action="store_true",
                        help="list every figure with its source (the default view)")
     world.add_argument("--format", choices=("markdown", "csv"), default="markdown")
@@ -146,16 +141,9 @@ def parser() -> argparse.ArgumentParser:
     app.add_argument("--host", default="localhost", help="address to serve on")
     app.add_argument("--port", type=bounded(1, 65535), default=8765, help="port (default 8765)")
     cal = sub.add_parser("calibrate", help="the status quo beside published figures")
-    cal.add_argument("--targets", default=str(SCENARIOS / "calibration" / "targets.toml"))
+    cal.add_argument("--targets", default=str(catalogue.TARGETS))
     common(cal, 3, "results/calibration/")
     return p
-
-
-def shipped() -> list[Variant]:
-    """The variants in ``scenarios/``: drafts in document order, then references, composites."""
-    rank = {"draft": 0, "reference": 1, "composite": 2}
-    variants = [load_variant(p) for p in sorted(SCENARIOS.glob("*.toml"))]
-    return sorted(variants, key=lambda v: (rank[v.variant.kind], v.variant.document, v.name))
 
 
 def check_executor(args: argparse.Namespace) -> None:
@@ -176,8 +164,8 @@ def executor_for(args: argparse.Namespace) -> Iterator[object | None]:
 
 
 def out_dir(args: argparse.Namespace, name: str) -> Path:
-    """``--out``, or ``results/<name>/``."""
-    return Path(args.out) if args.out else runner.ROOT / "results" / name
+    """``--out``, or ``results/<name>/`` in the working folder."""
+    return Path(args.out) if args.out else Path("results") / name
 
 
 def at_most(option: str, count: int, limit: int, what: str) -> None:
@@ -196,9 +184,9 @@ def held_cases(world: World, reps: int) -> None:
 def publish(target: outputs.Target, tables: dict[str, pd.DataFrame], design: str,
             args: argparse.Namespace, **details: Any) -> None:
     """Put an experiment's tables and their manifest in its folder."""
-    manifest = runner.experiment_manifest(design, seed=args.seed, reps=getattr(args, "reps", 1),
-                                          days=args.days, world=args.world, **details)
-    target.publish(runner.experiment_files(tables, manifest))
+    body = manifest.experiment_manifest(design, seed=args.seed, reps=getattr(args, "reps", 1),
+                                        days=args.days, world=args.world, **details)
+    target.publish(manifest.experiment_files(tables, body))
 
 
 def say(target: outputs.Target) -> None:
@@ -220,7 +208,7 @@ def failures(table: pd.DataFrame) -> int:
 
 def cmd_variants(args: argparse.Namespace) -> None:
     if args.name:
-        print(matrix.detail(load_variant(variant_path(args.name))))
+        print(matrix.detail(load_variant(args.name)))
         return
     rows = matrix.matrix(shipped())
     if args.format == "csv":
@@ -231,7 +219,7 @@ def cmd_variants(args: argparse.Namespace) -> None:
 
 def load_variants(names: list[str], reference: str) -> list[Variant]:
     """The named variants (default: every shipped one), which must include ``reference``."""
-    variants = [load_variant(variant_path(n)) for n in names] or shipped()
+    variants = [load_variant(n) for n in names] or shipped()
     seen = [v.name for v in variants]
     if len(set(seen)) != len(seen):
         raise InputError("VARIANT", ", ".join(seen), "each variant may be given once")
@@ -243,7 +231,7 @@ def load_variants(names: list[str], reference: str) -> list[Variant]:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     check_executor(args)
-    world = load_world(Path(args.world))
+    world = load_world(args.world)
     variants = load_variants(args.variants, args.reference)
     names = [v.name for v in variants]
     at_most("--reps", len(variants) * args.reps, limits.MAX_RUNS, "runs")
@@ -281,7 +269,7 @@ def sweep_settings(args: argparse.Namespace, variant: Variant,
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     check_executor(args)
-    variant, world = load_variant(variant_path(args.variant)), load_world(Path(args.world))
+    variant, world = load_variant(args.variant), load_world(args.world)
     settings = sweep_settings(args, variant, world)
     out = out_dir(args, f"sweep_{variant.name}")
     outputs.check(out, "sweep")
@@ -306,8 +294,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_attribute(args: argparse.Namespace) -> None:
     check_executor(args)
-    a, b = load_variant(variant_path(args.a)), load_variant(variant_path(args.b))
-    world = load_world(Path(args.world))
+    a, b = load_variant(args.a), load_variant(args.b)
+    world = load_world(args.world)
     groups = designs.differing_groups(a.model_dump(mode="json"), b.model_dump(mode="json"))
     at_most("--reps", 2 ** len(groups) * args.reps, limits.MAX_RUNS, "runs")
     metrics = list(report.ATTRIBUTED)
@@ -327,7 +315,7 @@ def cmd_attribute(args: argparse.Namespace) -> None:
 
 def cmd_sensitivity(args: argparse.Namespace) -> None:
     check_executor(args)
-    variant, world = load_variant(variant_path(args.variant)), load_world(Path(args.world))
+    variant, world = load_variant(args.variant), load_world(args.world)
     params = sensitivity.load_params(args.params)
     experiments.study_points(variant, world, params, args.seed, args.params)
     out = out_dir(args, f"sensitivity_{variant.name}")
@@ -346,7 +334,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> None:
 
 
 def cmd_world(args: argparse.Namespace) -> None:
-    world = load_world(Path(args.world))
+    world = load_world(args.world)
     frame = sources.table(world)
     if args.format == "csv":
         sys.stdout.write(frame.to_csv(index=False))
@@ -361,7 +349,8 @@ def cmd_world(args: argparse.Namespace) -> None:
 
 def cmd_calibrate(args: argparse.Namespace) -> None:
     targets = calibration.load_targets(Path(args.targets))
-    variant, world = calibration.status_quo(targets, SCENARIOS, load_world(Path(args.world)))
+    variant, world = calibration.status_quo(targets, catalogue.SCENARIOS,
+                                            load_world(args.world))
     held_cases(world, args.reps)
     out = out_dir(args, "calibration")
     outputs.check(out, "calibrate")
@@ -370,7 +359,7 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
         table = calibration.calibrate(targets, variant, world, reps=args.reps, seed=args.seed,
                                       days=args.days)
         with target.staging() as stage:
-            table.to_csv(stage / "calibration.csv", index=False)
+            outputs.write(stage, {"calibration.csv": table})
     print(f"Status quo: {variant.variant.title}, "
           f"{', '.join(f'{k} = {v}' for k, v in targets.status_quo.set.items())} "
           f"({targets.status_quo.source}); {args.reps} replication(s), seed {args.seed}\n")
@@ -381,7 +370,7 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
 
 def cmd_brief(args: argparse.Namespace) -> None:
     check_executor(args)
-    world = load_world(Path(args.world))
+    world = load_world(args.world)
     variants = load_variants(args.variants, args.reference)
     scaled(world, args.scale)  # a bad --scale fails before anything runs
     at_most("--reps", briefing.most_runs(len(variants), args.reps), limits.MAX_RUNS, "runs")
@@ -411,7 +400,7 @@ def cmd_app(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
-    vpath, wpath = variant_path(args.variant), Path(args.world)
+    vpath, wpath = catalogue.variant_file(args.variant), catalogue.world_file(args.world)
     variant, world = load_variant(vpath), load_world(wpath)
     held_cases(world, args.reps)
     out = out_dir(args, variant.name)
@@ -421,8 +410,8 @@ def cmd_run(args: argparse.Namespace) -> None:
         results = runner.replicate(variant, world, args.seed, args.reps, args.days)
         table = runner.summary_table(results, args.seed)
         with target.staging() as stage:
-            runner.write_outputs(stage, results, table,
-                                 runner.manifest(vpath, wpath, args.seed, args.reps, args.days))
+            runner.write_outputs(stage, results, table, manifest.run_manifest(
+                vpath, wpath, args.seed, args.reps, args.days))
     print(report.summary_text(
         f"{variant.variant.title} in world '{world.world.name}': seed {args.seed}, "
         f"{args.reps} replication(s), {args.days} days, "

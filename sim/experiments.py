@@ -28,10 +28,10 @@ from tqdm import tqdm
 from . import designs, executors, sensitivity
 from .inputs import validate
 from .model import CooperationModel
+from .observe import Observation
 from .provisions import Variant
 from .runner import DEFAULT_DAYS
 from .store import ShardStore
-from .summary import summarize
 from .world import World
 
 BOOTSTRAP = 2000  # resamples for paired-difference intervals
@@ -69,9 +69,9 @@ def simulate(task: Task) -> CooperationModel:
 
 
 def run_task(task: Task) -> dict[str, float]:
-    """Run one task and return its summary (small enough to ship between processes)."""
-    model = simulate(task)
-    return summarize(model.log, model.backlog_series())
+    """Run one task and return its summary, and nothing else (small enough to ship between
+    processes, and all a sweep computes)."""
+    return Observation(simulate(task)).summary
 
 
 AFTER_RESULT: Callable[[int], None] | None = None  # test hook: called after each result

@@ -172,16 +172,18 @@ class CooperationModel(mesa.Model):
     # -- running --------------------------------------------------------------------------
     def step(self) -> None:
         """Advance one day and collect the daily aggregates."""
+        self._still_open()
         self.env.run(until=self.env.now + 1)
         self.datacollector.collect(self)
 
     def run(self, days: int) -> None:
-        """Run ``days`` more days, one ``step()`` a day (Mesa's clock and SimPy's agree:
+        """Run ``days`` days, one ``step()`` a day (Mesa's clock and SimPy's agree:
         ``time == env.now``, ``steps`` counts the days), then censor what is still open.
 
         The cyclic garbage collector is paused meanwhile: the engine creates no reference
         cycles, and collections that rescan every live request cost a fifth of the run.
         """
+        self._still_open()
         was_enabled = gc.isenabled()
         gc.disable()
         try:
@@ -192,8 +194,14 @@ class CooperationModel(mesa.Model):
                 gc.enable()
         self.close()
 
+    def _still_open(self) -> None:
+        if not self.running:
+            raise RuntimeError("this model has been closed (run() censors what is still open "
+                               "at its horizon): build a new model to run further")
+
     def close(self) -> None:
-        """Requests still open at the horizon end as pending (censored)."""
+        """Requests still open at the horizon end as pending (censored); the model is then
+        finished, and stepping it further is an error."""
         self.ledger.close()
         self.running = False
 

@@ -18,7 +18,8 @@ Two kinds of folder:
   written after them with their hashes, so a manifest always describes the tables beside it.
 
 Every file goes first to a temporary file with an unpredictable name, created exclusively
-(never through a symlink), then is put in place with ``os.replace``. One process at a time
+(never through a symlink), then is put in place with ``os.replace`` (:func:`atomic_write`;
+:func:`write` encodes tables, manifests and text for it). One process at a time
 writes a folder: the others stop at once (they do not wait), naming the folder. Leftovers of
 a process that died (``.NAME.partial-*``, ``.NAME.old-*``) are cleaned up by the next run.
 """
@@ -29,6 +30,7 @@ import ctypes
 import errno
 import fcntl
 import hashlib
+import io
 import json
 import os
 import re
@@ -37,10 +39,13 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from .inputs import InputError
 
@@ -86,6 +91,35 @@ def atomic_write(path: Path, data: bytes) -> None:
         with suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+Content = bytes | str | Mapping[str, Any] | pd.DataFrame
+
+
+def encode(name: str, content: Content) -> bytes:
+    """A file's bytes by its name: a frame as ``.csv`` (no index) or ``.parquet``, a mapping as
+    ``.json`` (indented by two, one newline at the end), text as UTF-8, bytes as they are."""
+    suffix = Path(name).suffix
+    if isinstance(content, bytes):
+        return content
+    if isinstance(content, str):
+        return content.encode()
+    if isinstance(content, pd.DataFrame) and suffix == ".csv":
+        return content.to_csv(index=False).encode()
+    if isinstance(content, pd.DataFrame) and suffix == ".parquet":
+        data = io.BytesIO()
+        content.to_parquet(data)
+        return data.getvalue()
+    if isinstance(content, Mapping) and suffix == ".json":
+        return (json.dumps(content, indent=2) + "\n").encode()
+    raise TypeError(f"cannot write a {type(content).__name__} as {name}")
+
+
+def write(folder: Path, files: Mapping[str, Content]) -> None:
+    """Write each file into ``folder`` with :func:`atomic_write`, one after the other, each
+    encoded (:func:`encode`) just before it is written. Every output goes through here."""
+    for name, content in files.items():
+        atomic_write(folder / name, encode(name, content))
 
 
 def sha256(path: Path) -> str:

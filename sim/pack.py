@@ -6,18 +6,19 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from . import charts, matrix, runner, sources
+from . import charts, matrix, outputs, sources
 from .briefing import NO_PRESERVATION, Brief
-from .charts.style import days, names, percent, points
+from .charts.style import names, percent, points, value
+from .manifest import brief_manifest
 from .provisions import Variant
+from .registry import metric
 from .world import World
 
 TITLE = "Cross-border electronic evidence under the cybercrime treaty drafts"
@@ -91,7 +92,7 @@ def write(brief: Brief, world: World, folder: Path, command: str) -> list[str]:
     figs = figures(brief)
     sections = _sections(brief, world, figs)
     images: dict[str, bytes] = {}
-    files: dict[str, bytes | str] = {}
+    files: dict[str, outputs.Content] = {}
     for stem, fig in figs.items():
         png, svg = io.BytesIO(), io.BytesIO()
         fig.savefig(png, format="png", dpi=200)
@@ -101,14 +102,9 @@ def write(brief: Brief, world: World, folder: Path, command: str) -> list[str]:
     files["brief.md"] = _markdown(sections, brief, command)
     files["brief.html"] = _html(sections, brief, command, images)
     for name, frame in _tables(brief).items():
-        files[f"{name}.csv"] = frame.to_csv(index=False)
-    manifest = {**asdict(brief.settings), "reference": brief.reference,
-                "widest": brief.widest, "variants": [v.name for v in brief.variants],
-                "seconds": round(brief.seconds, 1), "command": command,
-                "packages": runner.package_versions(), "git_revision": runner.git_revision()}
-    files["manifest.json"] = json.dumps(manifest, indent=2) + "\n"
-    for name, data in files.items():
-        (folder / name).write_bytes(data.encode() if isinstance(data, str) else data)
+        files[f"{name}.csv"] = frame
+    files["manifest.json"] = brief_manifest(brief, command)
+    outputs.write(folder, files)
     return sorted(files)
 
 
@@ -212,8 +208,9 @@ def _sections(brief: Brief, world: World, figs: dict[str, Figure]) -> list[Secti
 def findings(brief: Brief) -> list[list[str]]:
     """The findings table: a header row, then one row per variant from least to most loss."""
     d = brief.stats.set_index(["variant", "metric"])
-    rows = [["variant", "kind", "data loss (10-90%)", "difference to reference (95% CI)",
-             "median latency (days)", "p90 latency (days)", "refused"]]
+    rows = [["variant", "kind", f"{metric('data_loss').short} (10-90%)",
+             "difference to reference (95% CI)",
+             *(metric(m).short for m in ("latency_median", "latency_p90", "refusal_rate"))]]
     def rank(v: Variant) -> tuple[bool, float]:  # variants that decided nothing go last
         mean = d.loc[(v.name, "data_loss"), "mean"]
         return bool(np.isnan(mean)), mean
@@ -228,9 +225,8 @@ def findings(brief: Brief) -> list[list[str]]:
                      "n/a" if np.isnan(loss["mean"]) else
                      f"{percent(loss['mean'], 1)} ({percent(loss['p10'], 1)}-"
                      f"{percent(loss['p90'], 1)})", diff,
-                     days(d.loc[(v.name, "latency_median"), "mean"]),
-                     days(d.loc[(v.name, "latency_p90"), "mean"]),
-                     percent(d.loc[(v.name, "refusal_rate"), "mean"], 1)])
+                     *(value(m, d.loc[(v.name, m), "mean"])
+                       for m in ("latency_median", "latency_p90", "refusal_rate"))])
     return rows
 
 

@@ -3,14 +3,21 @@
 A :class:`Regime` is the set of cooperation rules that can govern a request (preservation,
 traffic-data disclosure, MLA, 24/7 point of contact, emergency route). A treaty
 :class:`Variant` is a regime plus its scope and metadata; the world's fallback regimes
-(bilateral MLA treaty, letters rogatory) are plain regimes.
+(bilateral MLA treaty, letters rogatory) are regimes too.
+
+Every section of a regime may be left out: it then reads as a procedure the text does not
+provide (nothing available, no emergency route), its provisions ``silent`` with
+:data:`NO_PROCEDURE` as their fallback, so matrices and citations report the gap.
 """
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, Self
 
 from pydantic import Field, model_validator
 
+from .catalogue import SCENARIOS, variant_file
 from .distributions import Days
 from .inputs import FieldProblem, InputError, Strict, read_toml, validate
 from .limits import MAX_DEPTH
@@ -144,15 +151,38 @@ class DirectRequest(Strict):
         return self
 
 
-class Regime(Strict):
-    """Cooperation rules that can govern a request."""
+NO_PROCEDURE = ("the text provides no such procedure: the world's fallback regime applies "
+                "(the pair's bilateral MLA treaty, else letters rogatory)")
 
-    preservation: Preservation
-    traffic_disclosure: TrafficDisclosure
-    mla: Mla
-    point_of_contact: PointOfContact
-    emergency: Emergency
-    direct_request: DirectRequest
+
+def silent[T](value: T) -> Cited[T]:
+    """``value`` as a provision on which the text is silent, :data:`NO_PROCEDURE` applying."""
+    return Cited[type(value)](value=value, status="silent", fallback=NO_PROCEDURE)
+
+
+def without_sections(mark: Callable[[Any], Cited]) -> dict[str, Strict]:
+    """Each regime section as a text that lacks it: nothing available, no emergency route;
+    ``mark`` cites each value (:func:`silent` for a variant)."""
+    return {"preservation": Preservation(available=mark(False)),
+            "traffic_disclosure": TrafficDisclosure(available=mark(False)),
+            "mla": Mla(available=mark(False)),
+            "point_of_contact": PointOfContact(available=mark(False)),
+            "emergency": Emergency(route=mark(EmergencyRoute.NONE)),
+            "direct_request": DirectRequest(available=mark(False))}
+
+
+SILENT = without_sections(silent)
+
+
+class Regime(Strict):
+    """Cooperation rules that can govern a request; a section left out is silent."""
+
+    preservation: Preservation = SILENT["preservation"]
+    traffic_disclosure: TrafficDisclosure = SILENT["traffic_disclosure"]
+    mla: Mla = SILENT["mla"]
+    point_of_contact: PointOfContact = SILENT["point_of_contact"]
+    emergency: Emergency = SILENT["emergency"]
+    direct_request: DirectRequest = SILENT["direct_request"]
 
     @model_validator(mode="after")
     def _emergency_has_its_route(self) -> Self:
@@ -183,25 +213,27 @@ class Variant(Regime):
     """A treaty variant: its scope and the regime it sets up between its parties."""
 
     variant: VariantInfo
+    scope: Scope
 
     @property
     def label(self) -> str:
         """The variant's short name on charts."""
         return self.variant.label or self.variant.title
-    scope: Scope
 
     @property
     def name(self) -> str:
         return self.variant.name
 
 
-def load_variant(path: Path | str) -> Variant:
-    """Read and validate a variant file (raises :class:`~sim.inputs.InputError`).
+def load_variant(spec: Path | str) -> Variant:
+    """Read and validate a variant file, given as a path or by its shipped name
+    (``"un_convention_2024"``; see :func:`sim.catalogue.resolve`). Raises
+    :class:`~sim.inputs.InputError`.
 
     A variant may ``extends`` another: it takes the parent's provisions and replaces those
     it states itself, provision by provision (a provision's citation comes with its value).
     """
-    path = Path(path)
+    path = variant_file(spec)
     return validate(Variant, composed(path), path)
 
 
@@ -214,12 +246,12 @@ def composed(path: Path, children: tuple[Path, ...] = ()) -> dict[str, Any]:
         return data
     if not isinstance(parent, str):
         raise InputError(path, "variant.extends", "must be a variant name or path")
-    parent_path = path.parent / (parent if parent.endswith(".toml") else f"{parent}.toml")
+    parent_path = parent_file(path, parent)
     chain = (*children, path)
     if parent_path.resolve() in {p.resolve() for p in chain}:
         names = " -> ".join(p.stem for p in (*chain, parent_path))
         raise InputError(path, "variant.extends", f"cycle: {names}")
-    if not parent_path.is_file():
+    if not os.path.isfile(parent_path):  # False, too, for a name too long to look up
         raise InputError(path, "variant.extends", f"no variant '{parent}' ({parent_path})")
     if len(chain) > MAX_DEPTH:
         raise InputError(path, "variant.extends", f"more than {MAX_DEPTH} variants extend "
@@ -231,3 +263,13 @@ def composed(path: Path, children: tuple[Path, ...] = ()) -> dict[str, Any]:
         merged[section] = {**base, **provisions} if tables and section != "variant" \
             else provisions
     return merged
+
+
+def parent_file(child: Path, parent: str) -> Path:
+    """The file ``extends = parent`` names: in the child's folder, else a shipped variant."""
+    name = parent if parent.endswith(".toml") else f"{parent}.toml"
+    beside = child.parent / name
+    if os.path.isfile(beside) or Path(name).name != name:
+        return beside
+    shipped = SCENARIOS / name
+    return shipped if os.path.isfile(shipped) else beside

@@ -6,23 +6,11 @@ import math
 
 import pandas as pd
 
-from .summary import LATENCY_STAGES
-from .vocabulary import GROUND_NAMES, STAGE_NAMES
+from .registry import SECTIONS, Kind, metric, section
 
-HEADLINE = {
-    "data_loss": "data loss (all causes)",
-    "loss_before_preservation": "  lost before preservation",
-    "loss_after_lapse": "  lost after preservation lapsed",
-    "obtained": "evidence obtained",
-    "refusal_rate": "refused",
-    "out_of_scope": "out of scope",
-    "no_channel": "no channel",
-    "pending_share": "pending at the horizon",
-    "latency_median": "latency to evidence, median (days)",
-    "latency_p90": "latency to evidence, p90 (days)",
-    "lapsed_share": "preservations that lapsed",
-    "backlog_mean": "central-authority backlog, mean (files)",
-}
+RUN_TABLE = ("data_loss", "loss_before_preservation", "loss_after_lapse", "obtained",
+             "refusal_rate", "out_of_scope", "no_channel", "pending_share", "latency_median",
+             "latency_p90", "lapsed_share", "backlog_mean")  # the headline rows of `run`
 
 
 def band(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
@@ -32,23 +20,32 @@ def band(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
                          "p90": table[cols].quantile(0.9)})
 
 
-def cell(metric: str, value: float) -> str:
-    """Shares as percentages; latencies, durations and counts as numbers."""
+def cell(name: str, value: float) -> str:
+    """A metric's value by its kind (:mod:`sim.registry`): a share as a percentage, a ratio
+    or months to two decimals, days, requests and files as numbers; '-' when NaN."""
+    kind = metric(name).kind
     if math.isnan(value):
         return "-"
-    if metric.startswith(("latency", "backlog", "stage_", "refused_")):
-        return f"{value:,.0f}" if abs(value) >= 10 else f"{value:,.1f}"
-    return f"{100 * value:.1f}%"
+    if kind is Kind.SHARE:
+        return f"{100 * value:.1f}%"
+    if kind in (Kind.MONTHS, Kind.RATIO):
+        return f"{value:,.2f}"
+    return f"{value:,.0f}" if abs(value) >= 10 else f"{value:,.1f}"
+
+
+def row_label(name: str) -> str:
+    """A metric's label in the run table, indented under the metric it is a part of."""
+    m = metric(name)
+    return ("  " if m.part_of else "") + m.label
 
 
 def summary_text(title: str, table: pd.DataFrame) -> str:
     """Headline metrics, where time goes, and refusals by ground, as an aligned table."""
-    stages = {f"stage_{STAGE_NAMES[s]}_median": f"  {STAGE_NAMES[s].replace('_', ' ')}"
-              for s in LATENCY_STAGES}
-    grounds = {f"refused_{g}": f"  {g.replace('_', ' ')}" for g in GROUND_NAMES
-               if table.get(f"refused_{g}", pd.Series([0])).sum() > 0}
-    sections = [("", HEADLINE), ("median days in each stage", stages),
-                ("refusals by ground (requests)", grounds)]
+    stages = {m.name: f"  {m.short}" for m in section("stage")}
+    grounds = {m.name: f"  {m.short}" for m in section("ground")
+               if table.get(m.name, pd.Series([0])).sum() > 0}
+    sections = [("", {n: row_label(n) for n in RUN_TABLE}), (SECTIONS["stage"], stages),
+                (SECTIONS["ground"], grounds)]
     labels = [label for _, rows in sections for label in rows.values()]
     width = max(len(label) for label in labels)
     lines = [title, "", f"{'':{width}}  {'mean':>8}  {'p10':>8}  {'p90':>8}"]
@@ -58,21 +55,14 @@ def summary_text(title: str, table: pd.DataFrame) -> str:
             continue
         if heading:
             lines += ["", heading]
-        for metric, row in stats.iterrows():
-            cells = [cell(metric, row[c]) for c in ("mean", "p10", "p90")]
-            lines.append(f"{rows[metric]:{width}}  {cells[0]:>8}  {cells[1]:>8}  {cells[2]:>8}")
+        for name, row in stats.iterrows():
+            cells = [cell(name, row[c]) for c in ("mean", "p10", "p90")]
+            lines.append(f"{rows[name]:{width}}  {cells[0]:>8}  {cells[1]:>8}  {cells[2]:>8}")
     return "\n".join(lines)
 
 
-COMPARE = {
-    "data_loss": "data loss",
-    "loss_before_preservation": "lost before preservation",
-    "loss_after_lapse": "lost after lapse",
-    "latency_median": "median latency (days)",
-    "latency_p90": "p90 latency (days)",
-    "refusal_rate": "refused",
-    "no_channel": "no channel",
-}
+COMPARE = ("data_loss", "loss_before_preservation", "loss_after_lapse", "latency_median",
+           "latency_p90", "refusal_rate", "no_channel")  # the columns of compare and sweep
 
 
 PAIRED = ("data_loss", "latency_median")
@@ -82,8 +72,8 @@ def compare_text(stats: pd.DataFrame, titles: dict[str, str], reps: int) -> str:
     """One Markdown row per variant: means (with 10-90% bands when replicated) and paired
     differences to the reference with 95% intervals; "~0" marks intervals containing zero."""
     by = stats.set_index(["variant", "metric"])
-    head = ["variant", *COMPARE.values(),
-            *(f"vs reference: {COMPARE[m]} (95% CI)" for m in PAIRED)]
+    head = ["variant", *(metric(m).short for m in COMPARE),
+            *(f"vs reference: {metric(m).short} (95% CI)" for m in PAIRED)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name in dict.fromkeys(stats["variant"]):
         cells = [titles.get(name, name)]
@@ -103,12 +93,12 @@ def compare_text(stats: pd.DataFrame, titles: dict[str, str], reps: int) -> str:
     return "\n".join(lines)
 
 
-ATTRIBUTED = {"data_loss": "data loss", "latency_median": "median latency (days)"}
+ATTRIBUTED = ("data_loss", "latency_median")  # what attribution and sensitivity explain
 
 
 def table_text(frame: pd.DataFrame, keys: list[str]) -> str:
     """A Markdown table of parameter columns and headline metrics."""
-    head = [*keys, *COMPARE.values()]
+    head = [*keys, *(metric(m).short for m in COMPARE)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, row in frame.iterrows():
         cells = [str(row[k]) for k in keys] + [cell(m, row[m]) for m in COMPARE]
@@ -118,7 +108,7 @@ def table_text(frame: pd.DataFrame, keys: list[str]) -> str:
 
 def attribution_text(frame: pd.DataFrame) -> str:
     """Contribution of each clause group to the paired difference, and the total."""
-    head = ["clause group", *(f"contribution to {v}" for v in ATTRIBUTED.values())]
+    head = ["clause group", *(f"contribution to {metric(m).short}" for m in ATTRIBUTED)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, row in frame.iterrows():
         cells = [str(row["group"])]
@@ -134,7 +124,7 @@ def indices_text(frame: pd.DataFrame) -> str:
     """Sensitivity indices, ranked, one block per output."""
     lines = []
     for output, group in frame.groupby("output", sort=False):
-        label = ATTRIBUTED.get(output, output)
+        label = metric(output).short
         cols = [c for c in group.columns if c not in ("parameter", "output")]
         lines += [f"{label}:", "| parameter | " + " | ".join(cols) + " |",
                   "|---|" + "---|" * len(cols)]

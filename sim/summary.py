@@ -7,22 +7,32 @@ from array import array
 import numpy as np
 
 from .eventlog import EventLog
-from .vocabulary import GROUND_NAMES, OUTCOME_NAMES, STAGE_NAMES, Outcome, Stage
+from .vocabulary import GROUND_NAMES, OUTCOME_NAMES, PROCEDURE_STAGES, STAGE_NAMES, Outcome, Stage
 from .vocabulary import Result as R
 
-LATENCY_STAGES = (Stage.LOCATE, Stage.PRESERVATION_REQUEST, Stage.PRESERVE, Stage.DRAFT,
-                  Stage.TRANSMIT, Stage.QUEUE, Stage.REVIEW, Stage.MORE_INFO, Stage.POSTPONE,
-                  Stage.CONSULT, Stage.EXECUTE, Stage.RETURN, Stage.EMERGENCY, Stage.DIRECT)
+LATENCY_STAGES = PROCEDURE_STAGES  # stages with a median duration in the summary
 
 
-def summarize(log: EventLog, backlog: np.ndarray | None = None) -> dict[str, float]:
+def obtained_latency(log: EventLog) -> np.ndarray:
+    """Days from the need to the evidence of every obtained request, in log order (the one
+    definition: :class:`sim.observe.Observation` computes it once for every reader)."""
+    stage, result = view(log.stage), view(log.result)
+    start, end = view(log.start), view(log.end)
+    got = (stage == Stage.OUTCOME) & (result == Outcome.OBTAINED)
+    return end[got] - start[got]
+
+
+def summarize(log: EventLog, backlog: np.ndarray | None = None,
+              latency: np.ndarray | None = None) -> dict[str, float]:
     """Data loss by cause, latency overall and per stage, refusals per ground, lapses, backlog.
 
     Shares are of *decided* requests (all but those pending at the horizon); the pending
-    share is reported separately so that censoring is never silently dropped.
+    share is reported separately so that censoring is never silently dropped. ``latency``
+    is :func:`obtained_latency` of the log, if already computed. The keys, their labels and
+    units are in :mod:`sim.registry`.
     """
-    stage, result, ground = _view(log.stage), _view(log.result), _view(log.ground)
-    start, end, request = _view(log.start), _view(log.end), _view(log.request)
+    stage, result, ground = view(log.stage), view(log.result), view(log.ground)
+    start, end, request = view(log.start), view(log.end), view(log.request)
 
     final = stage == Stage.OUTCOME
     outcome = result[final]
@@ -45,8 +55,8 @@ def summarize(log: EventLog, backlog: np.ndarray | None = None) -> dict[str, flo
     s["no_channel"] = share(counts[Outcome.NO_CHANNEL])
     s["pending_share"] = counts[Outcome.PENDING] / created if created else float("nan")
 
-    got = final & (result == Outcome.OBTAINED)
-    latency = end[got] - start[got]
+    if latency is None:
+        latency = obtained_latency(log)
     s["latency_median"] = _q(latency, 0.5)
     s["latency_p90"] = _q(latency, 0.9)
     s["latency_mean"] = float(latency.mean()) if latency.size else float("nan")
@@ -75,6 +85,7 @@ def _q(x: np.ndarray, q: float) -> float:
     return float(np.quantile(x, q)) if x.size else float("nan")
 
 
-def _view(column: array) -> np.ndarray:
-    """A zero-copy numpy view of a log column (array type codes are numpy dtype codes)."""
+def view(column: array) -> np.ndarray:
+    """A zero-copy numpy view of a log or request-table column (array type codes are numpy
+    dtype codes). While a view exists the column cannot grow: use it, and let it go."""
     return np.frombuffer(column, dtype=column.typecode)

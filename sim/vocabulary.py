@@ -1,7 +1,8 @@
 """Closed vocabularies shared by the input files, the engine and the outputs.
 
 Codes are small integers so that the event log can be stored in compact columns; the
-names are what files and tables show.
+names are what files and tables show; the labels and groups at the end are what the report,
+the charts and the page print.
 """
 
 from enum import IntEnum, StrEnum
@@ -150,3 +151,35 @@ class Outcome(IntEnum):
 
 
 OUTCOME_NAMES: tuple[str, ...] = tuple(o.name.lower() for o in Outcome)
+
+
+# -- what tables and charts call them ---------------------------------------------------------
+STAGE_LABELS: dict[Stage, str] = {s: s.name.lower().replace("_", " ") for s in Stage}
+PROCEDURE_STAGES: tuple[Stage, ...] = tuple(  # one at a time, each with a duration to report
+    s for s in Stage if s not in (Stage.HOLD, Stage.DISCLOSURE, Stage.OUTCOME))
+STAGE_GROUPS: dict[str, tuple[Stage, ...]] = {  # who holds the request: every procedure stage
+    "locate and preserve": (Stage.LOCATE, Stage.PRESERVATION_REQUEST, Stage.PRESERVE,
+                            Stage.DIRECT, Stage.EMERGENCY),
+    "draft and transmit": (Stage.DRAFT, Stage.TRANSMIT),  # the requesting State
+    "central authority": (Stage.QUEUE, Stage.REVIEW, Stage.MORE_INFO, Stage.CONSULT,
+                          Stage.POSTPONE),  # the requested State's
+    "execution and return": (Stage.EXECUTE, Stage.RETURN),  # the provider, then back
+}
+OUTCOME_LABELS: dict[Outcome, str] = {
+    Outcome.OBTAINED: "evidence obtained",
+    Outcome.LOST_BEFORE_PRESERVATION: "lost before preservation",
+    Outcome.LOST_AFTER_LAPSE: "lost after preservation lapsed",
+    Outcome.NEVER_EXISTED: "data never existed",
+    Outcome.REFUSED: "refused",
+    Outcome.OUT_OF_SCOPE: "out of scope",
+    Outcome.NO_CHANNEL: "no channel",
+    Outcome.PENDING: "still pending",
+}
+GROUND_LABELS: dict[str, str] = {g: g.replace("_", " ") for g in GROUND_NAMES}
+REGIME_LABELS: dict[str, str] = {  # the regime governing a request's MLA leg, in chart order
+    "treaty": "treaty", "bilateral": "bilateral treaty", "letters_rogatory": "letters rogatory",
+    "none": "no route"}
+PATHS: tuple[str, ...] = (  # how a request went, the first that applies
+    "direct order", "emergency via 24/7", "preserved", "preservation failed", "no preservation",
+    "not routed")
+OTHER_STATES = "other States"  # every State not named in a per-State table, together

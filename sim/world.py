@@ -12,6 +12,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
+from .catalogue import DEFAULT_WORLD, world_file
 from .distributions import Dist, PositiveDays, Source
 from .inputs import FieldProblem, InputError, Strict, between, read_toml, validate
 from .limits import (
@@ -22,7 +23,17 @@ from .limits import (
     MAX_STATES,
     MIN_CASES_PER_YEAR,
 )
-from .provisions import Regime
+from .provisions import (
+    Cited,
+    DirectRequest,
+    Emergency,
+    Mla,
+    PointOfContact,
+    Preservation,
+    Regime,
+    TrafficDisclosure,
+    without_sections,
+)
 from .vocabulary import Channel, DataType, Ground, Offence
 
 Share = Annotated[float, between(0, 1)]
@@ -161,9 +172,32 @@ class DualCriminalityBehaviour(Strict):
     invoke_propensity: Param[Share]
 
 
+NOT_IN_WORLD = "the world's fallback regime leaves this section out: it has no such procedure"
+
+
+def assumed[T](value: T) -> Cited[T]:
+    """``value`` as a fallback regime's provision the world leaves out."""
+    return Cited[type(value)](value=value, status="assumption", note=NOT_IN_WORLD)
+
+
+ABSENT = without_sections(assumed)
+
+
+class FallbackRegime(Regime):
+    """A regime of last resort: a section left out is a procedure it does not have (an
+    assumption of the world, since nothing else applies after it)."""
+
+    preservation: Preservation = ABSENT["preservation"]
+    traffic_disclosure: TrafficDisclosure = ABSENT["traffic_disclosure"]
+    mla: Mla = ABSENT["mla"]
+    point_of_contact: PointOfContact = ABSENT["point_of_contact"]
+    emergency: Emergency = ABSENT["emergency"]
+    direct_request: DirectRequest = ABSENT["direct_request"]
+
+
 class Fallback(Strict):
-    bilateral: Regime
-    letters_rogatory: Regime
+    bilateral: FallbackRegime
+    letters_rogatory: FallbackRegime
 
 
 class WorldInfo(Strict):
@@ -223,12 +257,10 @@ class World(Strict):
         return self
 
 
-DEFAULT_WORLD = Path(__file__).resolve().parent.parent / "scenarios" / "worlds" / "default.toml"
-
-
-def load_world(path: Path | str = DEFAULT_WORLD) -> World:
-    """Read and validate a world file (raises :class:`~sim.inputs.InputError`)."""
-    path = Path(path)
+def load_world(spec: Path | str = DEFAULT_WORLD) -> World:
+    """Read and validate a world file, given as a path or by its shipped name (``"default"``;
+    see :func:`sim.catalogue.resolve`). Raises :class:`~sim.inputs.InputError`."""
+    path = world_file(spec)
     world = validate(World, read_toml(path), path)
     rows = world.states.rows()
     if len({r.iso3 for r in rows}) != len(rows):

@@ -98,3 +98,17 @@ def test_mesa_and_simpy_keep_one_clock(steps: int, days: int, un, small_world) -
     assert model.time == model.env.now == steps + days
     assert model.steps == steps + days
     assert len(model.datacollector.model_vars["daily"]) == steps + days
+
+
+def test_a_closed_model_refuses_to_run_on(un, small_world) -> None:
+    """run() censors what is open at its horizon; running further would resume requests
+    already counted as pending, so it is refused."""
+    m = CooperationModel(un, small_world, 0)
+    m.run(50)
+    outcomes, rows = list(m.ledger.outcomes), len(m.log)
+    with pytest.raises(RuntimeError, match="closed"):
+        m.run(10)
+    assert m.steps == 50 and m.time == m.env.now == 50
+    with pytest.raises(RuntimeError, match="closed"):
+        m.step()
+    assert m.ledger.outcomes == outcomes and len(m.log) == rows and m.env.now == 50

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 import warnings
 
 import numpy as np
+import pytest
+import reacton.core
 from mesa.visualization.solara_viz import _build_model_init_kwargs, _check_model_params
 
 from sim import app
-from sim.vocabulary import Ground
+from sim.observe import Observation
+from sim.vocabulary import STAGE_GROUPS, STAGE_NAMES, Ground
 
 NON_DEFAULT = {
     "variant": "russia_2017", "set_preservation": True, "preservation_days": 120,
@@ -83,6 +89,43 @@ def test_views_follow_the_run() -> None:
     assert len(shares["obtained"]) == 200
     assert np.all(app.latency_so_far(m) >= 0)
     assert 1 <= len(app.busiest(m)) <= 5
+
+
+def test_importing_the_page_builds_no_model() -> None:
+    """A model is built when ``page`` is first asked for, not when the module is imported."""
+    code = textwrap.dedent("""
+        import sim.model
+        def refuse(*args, **kwargs):
+            raise SystemExit(3)
+        sim.model.CooperationModel.__init__ = refuse
+        import sim.app
+        assert "page" not in vars(sim.app)
+        print("imported", flush=True)
+        from sim.app import page
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert (proc.stdout, proc.returncode) == ("imported\n", 3), proc.stderr
+
+
+def test_the_page_is_built_on_first_use_and_kept() -> None:
+    from sim.app import page
+
+    assert "page" in vars(app) and app.page is page
+    assert isinstance(app.Page, reacton.core.ComponentFunction)
+    with pytest.raises(AttributeError):
+        app.nothing  # noqa: B018
+
+
+def test_the_stage_groups_add_up_to_the_open_requests() -> None:
+    m = app.Explorer(seed=3)
+    for _ in range(60):
+        m.step()
+    d = m.daily()
+    grouped = sum(d[f"open_{STAGE_NAMES[s]}"] for stages in STAGE_GROUPS.values()
+                  for s in stages)
+    assert (grouped == d["open"]).all()
+    np.testing.assert_array_equal(app.latency_so_far(m), Observation(m).latency)
 
 
 def test_app_command_serves_the_page_with_solara(monkeypatch, capsys) -> None:

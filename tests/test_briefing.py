@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, make_world, world_data, write_toml
+from conftest import ROOT, make_world, set_value, world_data, write_toml
 
-from sim import briefing, charts, pack
+from sim import briefing, catalogue, charts, pack
+from sim.charts.style import EXTRA, SHIPPED_COLOURS, variant_colours
 from sim.cli import main
 from sim.inputs import InputError
 from sim.provisions import load_variant
@@ -70,9 +71,40 @@ def test_one_series_per_variant(brief, figures) -> None:
 
 def test_colours_stay_with_their_variant(brief) -> None:
     style = pack.style_of(brief)
-    again = charts.Style.of(brief.variants, brief.reference)
+    again = charts.Style.of(brief.variants[::-1], brief.reference)
     assert style.colours == again.colours
     assert len(set(style.colours.values())) == len(NAMES)
+    assert style.colours == {n: SHIPPED_COLOURS[n] for n in NAMES}
+
+
+def test_a_variants_colour_is_a_function_of_its_name() -> None:
+    shipped = catalogue.names()
+    assert sorted(SHIPPED_COLOURS) == sorted(shipped)
+    assert len(set(SHIPPED_COLOURS.values())) == len(shipped)
+    names = ["russia_2017", "ninth_draft", "no_treaty", "tenth_draft", "un_convention_2024"]
+    colours = variant_colours(names)
+    for order in (names[::-1], names[2:] + names[:2], ["ninth_draft"]):
+        again = variant_colours(order)
+        assert all(again[n] == colours[n] for n in order)
+    unknown = {colours["ninth_draft"], colours["tenth_draft"]}
+    assert len(unknown) == 2 and unknown <= set(EXTRA)
+    assert not unknown & set(SHIPPED_COLOURS.values())
+
+
+def test_the_extra_colours_stand_apart() -> None:
+    """At least 25 CIELAB units (CIE76) from every shipped colour and from each other."""
+    def lab(colour: str) -> np.ndarray:
+        rgb = np.array([int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+        linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+        xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722],
+                        [0.0193, 0.1192, 0.9505]]) @ linear / np.array([0.95047, 1, 1.08883])
+        f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+        return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+    shipped = set(SHIPPED_COLOURS.values())
+    for i, c in enumerate(EXTRA):
+        others = shipped | set(EXTRA[:i])
+        assert min(np.linalg.norm(lab(c) - lab(o)) for o in others) >= 25, c
 
 
 def test_titles_state_the_finding(brief, figures) -> None:
@@ -170,7 +202,9 @@ def test_a_horizon_too_short_to_decide_anything(per_year: float) -> None:
     """Nothing decided or obtained (NaN metrics, no latencies): every chart still renders,
     says why it is empty, and no text shows 'nan'."""
     variants = [load_variant(ROOT / "scenarios" / f"{n}.toml") for n in NAMES]
-    short = briefing.gather(variants, make_world(world_data(per_year)), "un_convention_2024",
+    data = world_data(per_year)  # every State executes letters rogatory: no request ends at
+    set_value(data, "states.letters_rogatory_acceptance", 1.0)  # once for want of a channel
+    short = briefing.gather(variants, make_world(data), "un_convention_2024",
                             reps=2, days=1, scale=1.0, workers=1)
     assert short.runs["data_loss"].isna().all()
     with warnings.catch_warnings():

@@ -17,7 +17,6 @@ import pandas as pd
 import pytest
 from conftest import ROOT, UN, world_data, write_toml
 
-import sim.runner
 from sim import outputs
 from sim.cli import main
 
@@ -114,8 +113,9 @@ def test_every_request_has_exactly_one_outcome(run_dir: tuple[int, str, Path]) -
 
 def test_manifest(run_dir: tuple[int, str, Path], world_file: Path) -> None:
     manifest = json.loads((run_dir[2] / "manifest.json").read_text())
-    assert {"variant_sha256", "world_sha256", "seed", "reps", "packages",
-            "git_revision"} <= set(manifest)
+    assert list(manifest) == ["variant", "variant_sha256", "world", "world_sha256", "seed",
+                              "reps", "days", "replication_seeds", "python", "packages",
+                              "git_revision"]
     assert manifest["variant_sha256"] == hashlib.sha256(UN.read_bytes()).hexdigest()
     assert manifest["world_sha256"] == hashlib.sha256(world_file.read_bytes()).hexdigest()
     assert manifest["seed"] == 1
@@ -165,16 +165,24 @@ def test_python_m_sim_bad_input(tmp_path: Path, world_file: Path) -> None:
 
 
 class Fault:
-    """Replaces DataFrame.to_parquet: fails on the first call, after summary.csv is staged."""
+    """Replaces DataFrame.to_parquet: fails on the first call, after summary.csv is staged.
 
-    def __init__(self, exc: type[BaseException]) -> None:
-        self.exc, self.staged = exc, None
+    Tables are encoded to bytes before ``outputs.atomic_write`` puts them in the staging
+    folder, so the fault finds that folder beside ``out`` (``.out.partial-*``) and notes what
+    it holds.
+    """
+
+    def __init__(self, exc: type[BaseException], out: Path) -> None:
+        self.exc, self.out, self.staged = exc, out, None
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        def to_parquet(frame: pd.DataFrame, path: Path, *args: object, **kwargs: object) -> None:
-            self.staged = sorted(p.name for p in Path(path).parent.iterdir())
+        def to_parquet(frame: pd.DataFrame, target: object, *args: object,
+                       **kwargs: object) -> None:
+            (stage,) = [p for p in self.out.parent.iterdir() if p.is_dir()
+                        and p.name.startswith(f".{self.out.name}{outputs.PARTIAL}")]
+            self.staged = sorted(p.name for p in stage.iterdir())
             raise self.exc("disk on fire")
-        monkeypatch.setattr(sim.runner.pd.DataFrame, "to_parquet", to_parquet)
+        monkeypatch.setattr(pd.DataFrame, "to_parquet", to_parquet)
 
 
 def interrupted(world_file: Path, out: Path, capsys: pytest.CaptureFixture[str],
@@ -191,7 +199,7 @@ def test_fault_on_fresh_out_writes_nothing(exc: type[BaseException], tmp_path: P
                                            world_file: Path, monkeypatch: pytest.MonkeyPatch,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "new" / "out"
-    fault = Fault(exc)
+    fault = Fault(exc, out)
     fault.install(monkeypatch)
     if exc is KeyboardInterrupt:
         interrupted(world_file, out, capsys)
@@ -210,7 +218,7 @@ def test_fault_keeps_previous_run(exc: type[BaseException], tmp_path: Path, worl
     assert run(world_file, out) == 0
     before = snapshot(out)
     assert sorted(before) == sorted((*OUTPUTS, ".coopsim"))
-    fault = Fault(exc)
+    fault = Fault(exc, out)
     with monkeypatch.context() as m:
         fault.install(m)
         if exc is KeyboardInterrupt:

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .. import registry
+from ..registry import Kind
 from .style import (
     INK,
     MUTED_INK,
@@ -125,7 +127,7 @@ def attribution_waterfall(attribution: pd.DataFrame, start: float, a: str, b: st
     total = float(attribution.loc[attribution["group"] == "total", metric].iloc[0])
     if not (np.isfinite(start) and np.isfinite(total)):
         return _no_gap(style, a, b, metric, note)
-    share = metric != "latency_median"
+    share = registry.metric(metric).kind is Kind.SHARE  # else days
     fmt = (lambda v: f"{100 * v:+.1f} pts") if share else (lambda v: f"{v:+.0f} d")
     level = (lambda v: percent(v, 1)) if share else (lambda v: f"{v:.0f} d")
     with house():
@@ -177,8 +179,8 @@ def _no_gap(style: Style, a: str, b: str, metric: str, note: str) -> Figure:
         ax.set_xlim(-0.6, 1.6)
         fig.subplots_adjust(left=0.09, right=0.97, bottom=0.2)
         ax.set_yticks([])
-        ax.set_ylabel("median days to evidence" if metric == "latency_median"
-                      else "data loss (% of decided requests)")
+        ax.set_ylabel("data loss (% of decided requests)"
+                      if registry.metric(metric).kind is Kind.SHARE else "median days to evidence")
         blank(ax, "Too few requests decided within the horizon to compare the two texts")
         return finish(fig, f"The gap between {style.label(a)} and {style.label(b)} cannot be "
                       "measured yet: too few requests are decided within the horizon",

@@ -9,6 +9,14 @@ from matplotlib.patches import PathPatch
 from matplotlib.path import Path
 from matplotlib.transforms import Affine2D
 
+from ..vocabulary import (
+    OTHER_STATES,
+    OUTCOME_LABELS,
+    OUTCOME_NAMES,
+    PATHS,
+    REGIME_LABELS,
+    Outcome,
+)
 from .style import (
     INK,
     MUTED,
@@ -23,19 +31,15 @@ from .style import (
     percent,
 )
 
-OUTCOMES = {  # outcome -> (label, colour)
-    "obtained": ("evidence obtained", "#117733"),
-    "lost_before_preservation": ("lost before preservation", "#CC6677"),
-    "lost_after_lapse": ("lost after preservation lapsed", "#882255"),
-    "refused": ("refused", "#DDCC77"),
-    "never_existed": ("data never existed", "#B4B4B4"),
-    "out_of_scope": ("out of scope", "#8C8C8C"),
-    "no_channel": ("no channel", "#5F5F5F"),
-    "pending": ("still pending", "#DDDDDD"),
+OUTCOME_COLOURS = {
+    Outcome.OBTAINED: "#117733", Outcome.LOST_BEFORE_PRESERVATION: "#CC6677",
+    Outcome.LOST_AFTER_LAPSE: "#882255", Outcome.REFUSED: "#DDCC77",
+    Outcome.NEVER_EXISTED: "#B4B4B4", Outcome.OUT_OF_SCOPE: "#8C8C8C",
+    Outcome.NO_CHANNEL: "#5F5F5F", Outcome.PENDING: "#DDDDDD",
 }
-REGIMES = ("treaty", "bilateral treaty", "letters rogatory", "no route")
-PATHS = ("direct order", "emergency via 24/7", "preserved", "preservation failed",
-         "no preservation", "not routed")
+OUTCOMES = {  # outcome name -> (label, colour), in the chart's order
+    OUTCOME_NAMES[o]: (OUTCOME_LABELS[o], colour) for o, colour in OUTCOME_COLOURS.items()}
+REGIMES = tuple(REGIME_LABELS.values())
 GAP = 0.025  # vertical space between nodes, as a share of the column
 
 
@@ -156,13 +160,13 @@ def backlog_over_time(backlog: pd.DataFrame, style: Style, variant: str, top: in
     """
     b = backlog.copy()
     b[["mean", "p10", "p90"]] = b[["mean", "p10", "p90"]] / per
-    peaks = b[b["state"] != "other States"].groupby("state")["mean"].max()
+    peaks = b[b["state"] != OTHER_STATES].groupby("state")["mean"].max()
     states = list(peaks.sort_values(ascending=False).index[:top])
     colours = dict(zip(states, MUTED, strict=False))
     with house():
         fig = figure()
         ax = fig.add_subplot()
-        for s in [*states, "other States"]:
+        for s in [*states, OTHER_STATES]:
             d = b[b["state"] == s].sort_values("week")
             if d.empty:
                 continue
@@ -170,8 +174,8 @@ def backlog_over_time(backlog: pd.DataFrame, style: Style, variant: str, top: in
             colour = colours.get(s, MUTED_INK)
             ax.fill_between(years, d["p10"], d["p90"], color=colour, alpha=0.15, lw=0)
             ax.plot(years, d["mean"], color=colour, lw=2.2,
-                    ls="--" if s == "other States" else "-",
-                    label=s if s != "other States" else "all other States together")
+                    ls="--" if s == OTHER_STATES else "-",
+                    label=s if s != OTHER_STATES else "all other States together")
         ax.set_xlabel("years since the first request")
         ax.set_ylabel("files waiting or under review")
         ax.yaxis.set_major_formatter(lambda y, _: f"{y:,.0f}")

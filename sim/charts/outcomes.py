@@ -8,18 +8,16 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..vocabulary import GROUND_NAMES
+from ..registry import metric, section
 from .style import INK, NOTHING_DECIDED, Style, blank, figure, finish, house, names, percent
 
 MLA_MONTH_DAYS = 365.25 / 12
 PUBLISHED_MLA_MONTHS = 10  # calibration §1: MLA requests to the US take about 10 months
 NOTHING_OBTAINED = "No evidence obtained within the horizon"
 CAUSES = {  # metric -> (label, colour)
-    "loss_before_preservation": ("lost before preservation", "#CC6677"),
-    "loss_after_lapse": ("lost after a lapse", "#882255"),
-    "refusal_rate": ("refused", "#DDCC77"),
-    "not_routed": ("out of scope or no channel", "#B4B4B4"),
-}
+    m: (metric(m).short, colour) for m, colour in (
+        ("loss_before_preservation", "#CC6677"), ("loss_after_lapse", "#882255"),
+        ("refusal_rate", "#DDCC77"), ("not_routed", "#B4B4B4"))}
 
 
 def _metric(stats: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -128,10 +126,10 @@ def loss_by_cause(stats: pd.DataFrame, style: Style, note: str = "") -> Figure:
 
 def refusals_by_ground(runs: pd.DataFrame, style: Style, note: str = "") -> Figure:
     """Refusals per 1,000 decided requests, by variant and ground (a heat map)."""
-    grounds = [g for g in GROUND_NAMES if f"refused_{g}" in runs]
-    totals = runs.groupby("variant")[[f"refused_{g}" for g in grounds] + ["decided"]].sum()
-    rate = totals[[f"refused_{g}" for g in grounds]].div(totals["decided"], axis=0) * 1000
-    rate.columns = grounds
+    grounds = [m for m in section("ground") if m.name in runs]
+    totals = runs.groupby("variant")[[m.name for m in grounds] + ["decided"]].sum()
+    rate = totals[[m.name for m in grounds]].div(totals["decided"], axis=0) * 1000
+    rate.columns = [m.short for m in grounds]
     rate = rate.loc[:, rate.max() > 0]
     rate = rate[rate.sum().sort_values(ascending=False).index]
     order = list(rate.sum(axis=1).sort_values().index)
@@ -148,8 +146,7 @@ def refusals_by_ground(runs: pd.DataFrame, style: Style, note: str = "") -> Figu
             if v > 0:
                 ax.text(j, i, f"{v:.1f}" if v < 10 else f"{v:.0f}", ha="center", va="center",
                         fontsize=10, color="white" if v > 0.6 * top else INK)
-        ax.set_xticks(range(rate.shape[1]), [g.replace("_", " ") for g in rate.columns],
-                      rotation=30, ha="right")
+        ax.set_xticks(range(rate.shape[1]), list(rate.columns), rotation=30, ha="right")
         _tick_labels(ax, order, style)
         ax.spines[:].set_visible(False)
         fig.subplots_adjust(left=0.3, right=0.97, bottom=0.27)
@@ -158,7 +155,7 @@ def refusals_by_ground(runs: pd.DataFrame, style: Style, note: str = "") -> Figu
             title = f"{NOTHING_DECIDED}: no refusal to show yet"
             blank(ax)
         elif rate.size:
-            common = rate.columns[0].replace("_", " ")
+            common = rate.columns[0]
             title = (f"Refusals range from {per_variant.min():.0f} to {per_variant.max():.0f} "
                      f"per 1,000 requests across the texts; '{common}' is the commonest ground")
         else:

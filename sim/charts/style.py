@@ -1,8 +1,10 @@
 """House style for every chart: a title that states the finding, labelled axes with units,
-colour-blind-safe colours that stay with each variant, and a source footnote."""
+colours fixed by each variant's name (the same on every chart of every run), and a source
+footnote."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import textwrap
 from collections.abc import Iterator, Sequence
@@ -14,6 +16,8 @@ import matplotlib as mpl
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from ..registry import Kind, metric
+
 if TYPE_CHECKING:
     from ..provisions import Variant
 
@@ -21,6 +25,17 @@ if TYPE_CHECKING:
 MUTED = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677",
          "#882255", "#AA4499")
 GREYS = ("#222222", "#5F5F5F", "#8C8C8C", "#B4B4B4")  # reference texts
+SHIPPED_COLOURS = {  # every shipped text's colour: drafts muted, references grey
+    "russia_2017": MUTED[0], "schjolberg_2023": MUTED[1], "us_2022": MUTED[2],
+    "caricom_2022": MUTED[3], "colombia_2022": MUTED[4], "new_zealand_2022": MUTED[5],
+    "viet_nam_2022": MUTED[6], "un_convention_2024": MUTED[7],
+    "composite_schjolberg_us": MUTED[8],
+    "budapest_2ap_2022": GREYS[0], "budapest_2001": GREYS[1], "eu_eevidence_2023": GREYS[2],
+    "no_treaty": GREYS[3],
+}
+# Any other text's: at least 25 CIELAB units from every shipped colour and from each other.
+EXTRA = ("#FF7F00", "#CC3311", "#0077BB", "#E6AB02", "#E7298A", "#66A61E", "#EE8866",
+         "#BBCC33", "#A6761D")
 INK, MUTED_INK, GRID = "#222222", "#5A5A5A", "#E4E4E4"
 SUBTITLE, SOURCE, EMPTY = "subtitle", "source", "empty"
 NOTHING_DECIDED = "No requests decided within the horizon"
@@ -47,17 +62,10 @@ class Style:
 
     @classmethod
     def of(cls, variants: Sequence[Variant], reference: str = "", source: str = "") -> Style:
-        """Colours by position among the shipped kinds: drafts get Tol's muted colours in
-        document order, references greys, composites the last muted colour."""
-        colours, drafts, refs = {}, iter(MUTED[:-1]), iter(GREYS)
-        for v in variants:
-            kind = v.variant.kind
-            pick = next(refs, GREYS[-1]) if kind == "reference" else (
-                MUTED[-1] if kind == "composite" else next(drafts, MUTED[-1]))
-            colours[v.name] = pick
-        return cls({v.name: v.label for v in variants}, colours,
-                   {v.name: v.variant.kind for v in variants}, reference,
-                   source or cls.source)
+        """The style of charts of ``variants``, each in its colour (:func:`variant_colours`)."""
+        named = [v.name for v in variants]
+        return cls({v.name: v.label for v in variants}, variant_colours(named),
+                   {v.name: v.variant.kind for v in variants}, reference, source or cls.source)
 
     def label(self, name: str) -> str:
         return self.labels.get(name, name)
@@ -67,6 +75,21 @@ class Style:
 
     def is_reference_text(self, name: str) -> bool:
         return self.kinds.get(name) == "reference"
+
+
+def variant_colours(names: Sequence[str]) -> dict[str, str]:
+    """Each variant's colour, by its name alone, whatever the order of ``names``: a shipped
+    text's is fixed (:data:`SHIPPED_COLOURS`); any other name's is the :data:`EXTRA` colour its
+    SHA-256 points at, or, when another such name among ``names`` took it first (in sorted
+    order), the next one free."""
+    picked = {n: SHIPPED_COLOURS[n] for n in names if n in SHIPPED_COLOURS}
+    taken: set[str] = set()
+    for name in sorted(set(names) - set(picked)):
+        slot = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big")
+        ring = [EXTRA[(slot + step) % len(EXTRA)] for step in range(len(EXTRA))]
+        picked[name] = next((c for c in ring if c not in taken), ring[0])
+        taken.add(picked[name])
+    return {n: picked[n] for n in names}
 
 
 @contextmanager
@@ -139,6 +162,22 @@ def percent(x: float, digits: int = 0) -> str:
 def days(x: float) -> str:
     """A number of days, rounded; 'n/a' when it could not be measured (NaN)."""
     return f"{x:.0f}" if math.isfinite(x) else "n/a"
+
+
+def value(name: str, x: float, digits: int = 1) -> str:
+    """A metric's value as the charts and the brief print it, by its kind in
+    :mod:`sim.registry`: a share as a percentage, days whole, months and ratios to two
+    decimals, counts and files whole with separators; 'n/a' when NaN."""
+    kind = metric(name).kind
+    if not math.isfinite(x):
+        return "n/a"
+    if kind is Kind.SHARE:
+        return percent(x, digits)
+    if kind is Kind.DAYS:
+        return days(x)
+    if kind in (Kind.MONTHS, Kind.RATIO):
+        return f"{x:.2f}"
+    return f"{x:,.0f}"
 
 
 def points(x: float) -> str:

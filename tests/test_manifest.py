@@ -1,0 +1,100 @@
+"""One manifest schema (``sim.manifest``) and one writer (``sim.outputs.write``)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+from conftest import UN
+
+from sim import manifest, outputs
+from sim.briefing import Settings
+
+PROVENANCE = ["packages", "git_revision"]
+RUN = ["variant", "variant_sha256", "world", "world_sha256", "seed", "reps", "days",
+       "replication_seeds", "python", *PROVENANCE]
+EXPERIMENT = ["design", "variant", "set", "seed", "reps", "replication_seeds", "days", "world",
+              *PROVENANCE, "tables"]
+BRIEF = ["world", "scale", "seed", "reps", "sweep_reps", "attribution_reps", "days",
+         "reference", "widest", "variants", "seconds", "command", *PROVENANCE]
+
+
+def test_the_run_manifest(tmp_path: Path) -> None:
+    world = tmp_path / "world.toml"
+    world.write_text("x = 1\n")
+    body = manifest.run_manifest(UN, world, seed=3, reps=2, days=30)
+    assert list(body) == RUN
+    assert body["variant_sha256"] == hashlib.sha256(UN.read_bytes()).hexdigest()
+    assert body["replication_seeds"] == [3, 4]
+    assert set(body["packages"]) == set(manifest.PACKAGES)
+
+
+def test_an_experiment_manifest_names_its_tables_hashes() -> None:
+    body = manifest.experiment_manifest("factorial", seed=1, reps=2, days=30, world="w.toml",
+                                        variant="un", set=["a=1,2"])
+    table = pd.DataFrame({"a": [1, 2], "data_loss": [0.1, 0.2]})
+    files = manifest.experiment_files({"sweep.csv": table}, body)
+    written = json.loads(files["manifest.json"])
+    assert list(written) == EXPERIMENT
+    assert files["sweep.csv"] == table.to_csv(index=False).encode()
+    assert written["tables"] == {"sweep.csv": hashlib.sha256(files["sweep.csv"]).hexdigest()}
+
+
+def test_the_brief_manifest() -> None:
+    brief = SimpleNamespace(settings=Settings("w", 0.5, 1, 2, 2, 1, 30), reference="a",
+                            widest="b", variants=[SimpleNamespace(name="a"),
+                                                  SimpleNamespace(name="b")], seconds=3.14)
+    body = manifest.brief_manifest(brief, "coopsim brief")
+    assert list(body) == BRIEF
+    assert body["variants"] == ["a", "b"] and body["seconds"] == 3.1
+
+
+@pytest.mark.parametrize(("name", "content", "expected"), [
+    ("a.csv", pd.DataFrame({"x": [1, 2]}), b"x\n1\n2\n"),
+    ("m.json", {"b": 1, "a": [1]}, b'{\n  "b": 1,\n  "a": [\n    1\n  ]\n}\n'),
+    ("brief.md", "# title\n", b"# title\n"),
+    ("chart.png", b"\x89PNG", b"\x89PNG"),
+], ids=["csv", "json", "text", "bytes"])
+def test_encode_by_name(name: str, content: outputs.Content, expected: bytes) -> None:
+    assert outputs.encode(name, content) == expected
+
+
+def test_parquet_round_trips_and_mismatches_are_refused() -> None:
+    frame = pd.DataFrame({"x": [1, 2], "y": ["a", "b"]})
+    data = outputs.encode("t.parquet", frame)
+    pd.testing.assert_frame_equal(pd.read_parquet(io.BytesIO(data)), frame)
+    for name, content in (("t.json", frame), ("t.csv", {"a": 1}), ("t.txt", frame)):
+        with pytest.raises(TypeError, match=name):
+            outputs.encode(name, content)
+
+
+def test_write_puts_each_file_in_place_atomically(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    replaced: list[str] = []
+    real = os.replace
+    monkeypatch.setattr(os, "replace", lambda a, b: (replaced.append(Path(b).name),
+                                                     real(a, b))[1])
+    outputs.write(tmp_path, {"summary.csv": pd.DataFrame({"x": [1]}), "manifest.json": {}})
+    assert replaced == ["summary.csv", "manifest.json"]
+    assert sorted(os.listdir(tmp_path)) == ["manifest.json", "summary.csv"]
+    assert (tmp_path / "manifest.json").read_text() == "{}\n"
+
+
+def test_an_experiment_command_writes_its_manifest(tmp_path: Path) -> None:
+    from conftest import world_data, write_toml
+
+    from sim.cli import main
+
+    world = write_toml(tmp_path / "world.toml", world_data(100))
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(UN), "--set", "preservation.min_days=30,60", "--world", str(world),
+                 "--days", "20", "--reps", "1", "--workers", "1", "--out", str(out)]) == 0
+    written = json.loads((out / "manifest.json").read_text())
+    assert list(written) == EXPERIMENT
+    assert written["set"] == ["preservation.min_days=30,60"]

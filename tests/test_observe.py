@@ -1,0 +1,130 @@
+"""One observation path: every reader takes a run's tables from ``sim.observe.Observation``."""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import briefing, experiments, registry, report
+from sim.model import CooperationModel
+from sim.observe import Observation
+from sim.runner import run_one
+from sim.summary import summarize
+
+DAYS = 400
+
+
+@pytest.fixture(scope="module")
+def model(un, small_world) -> CooperationModel:
+    m = CooperationModel(un, small_world, seed=3)
+    m.run(DAYS)
+    return m
+
+
+def same(a: dict[str, float], b: dict[str, float]) -> bool:
+    return list(a) == list(b) and all(
+        a[k] == b[k] or (math.isnan(a[k]) and math.isnan(b[k])) for k in a)
+
+
+def test_the_summary_is_summarize_of_the_same_model(model) -> None:
+    seen = Observation(model)
+    assert same(seen.summary, summarize(model.log, model.daily()["backlog"].to_numpy()))
+
+
+def test_latency_is_end_minus_start_of_the_obtained_outcome_rows(model) -> None:
+    events = model.log.frame()
+    got = events[(events["stage"] == "outcome") & (events["result"] == "obtained")]
+    latency = Observation(model).latency
+    assert latency.size > 0
+    np.testing.assert_array_equal(latency, (got["end"] - got["start"]).to_numpy())
+    assert Observation(model).summary["latency_median"] == float(np.median(latency))
+
+
+def test_run_one_gives_the_observations_tables(un, small_world, model) -> None:
+    result, seen = run_one(un, small_world, seed=3, days=DAYS), Observation(model)
+    assert same(result.summary, seen.summary)
+    for name in ("events", "requests", "daily", "backlog"):
+        pd.testing.assert_frame_equal(getattr(result, name), getattr(seen, name))
+
+
+def test_every_summary_key_is_a_registered_metric(model) -> None:
+    for name in Observation(model).summary:
+        assert registry.metric(name).name == name
+
+
+def test_the_flow_and_the_regions_count_every_request_once(model) -> None:
+    seen = Observation(model)
+    assert seen.flow["requests"].sum() == seen.summary["requests"]
+    assert seen.regions["decided"].sum() == seen.summary["decided"]
+    lost = seen.summary["n_lost_before_preservation"] + seen.summary["n_lost_after_lapse"]
+    assert seen.regions["lost"].sum() == lost
+
+
+def test_case_ages_are_read_from_the_cases_the_run_created(model) -> None:
+    requests = Observation(model).requests
+    first = requests[requests["hop"] == 0]
+    ages = Observation(model).case_ages
+    np.testing.assert_array_equal(ages, (first["need_time"] - first["comm_time"]).to_numpy())
+    assert (ages >= 0).all() and (first["need_time"] <= DAYS).all()
+
+
+def test_mla_months_pair_each_arrival_with_its_return(model) -> None:
+    seen = Observation(model)
+    ev = seen.events
+    arrived = ev[ev["stage"] == "transmit"].set_index("request")["end"]
+    returned = ev[ev["stage"] == "return"].set_index("request")["end"]
+    both = arrived.index.intersection(returned.index)
+    expected = ((returned.loc[both] - arrived.loc[both]) / (365.25 / 12)).to_numpy()
+    np.testing.assert_array_equal(seen.mla_months(), expected)
+    to_usa = seen.requests.set_index("request").loc[both, "requested"] == "USA"
+    np.testing.assert_array_equal(seen.mla_months("USA"), expected[to_usa.to_numpy()])
+    assert seen.mla_months("XXX").size == 0
+
+
+def test_a_model_observed_mid_run_goes_on_running(un, small_world) -> None:
+    """An observation keeps no view of the model's columns (which could then not grow)."""
+    m = CooperationModel(un, small_world, seed=4)
+    for _ in range(120):
+        m.step()
+    seen = Observation(m)
+    for member in ("summary", "flow", "regions", "home_backlog", "case_ages",
+                   "preservation_per_production"):
+        getattr(seen, member)
+    seen.mla_months("USA")
+    for _ in range(120):
+        m.step()
+    assert Observation(m).summary["requests"] > seen.summary["requests"]
+
+
+def test_an_experiment_run_computes_the_summary_only(un, small_world,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self: Observation) -> None:
+        raise AssertionError("a sweep run computed more than its summary")
+
+    for member in ("events", "requests", "daily", "backlog", "flow", "regions",
+                   "home_backlog", "case_ages"):
+        monkeypatch.setattr(Observation, member, property(refuse))
+    summary = experiments.run_task(experiments.Task.of(un, small_world, 3, DAYS))
+    assert summary["requests"] > 0
+
+
+def test_what_a_briefing_worker_returns_pickles(un, small_world) -> None:
+    observed = briefing.observe(experiments.Task.of(un, small_world, 3, 200))
+    again = pickle.loads(pickle.dumps(observed))
+    assert same(again["summary"], observed["summary"])
+    assert again["latency"].dtype == np.float32
+    assert again["backlog"] == observed["backlog"]
+
+
+def test_every_metric_the_outputs_name_is_registered() -> None:
+    from sim import calibration
+    from sim.charts.outcomes import CAUSES
+
+    named = [*report.RUN_TABLE, *report.COMPARE, *report.PAIRED, *report.ATTRIBUTED,
+             *briefing.BRIEF_METRICS, *briefing.ATTRIBUTED, *calibration.UNOBSERVED, *CAUSES]
+    for name in named:
+        registry.metric(name)
