@@ -245,18 +245,23 @@ class ServiceProvider(mesa.Agent):
     def hold(self, r: Request, rule: PreservationRule) -> None:
         """Keep preserved data until the MLA request arrives (now), as the rule allows.
 
-        Preservation lasts ``min_days`` (plus one extension when asked before expiry and
-        granted). If the MLA request arrives in time and the rule keeps data pending its
-        decision, nothing is deleted; otherwise the ordinary retention clock resumes at lapse.
+        Preservation lasts ``min_days``; the requesting State asks for the one extension the
+        rule allows (``extension_days``, granted or not) whenever the data would otherwise be
+        released before production: when its MLA request arrives after the period, or when
+        the rule does not keep data pending the request's decision. If the request arrives in
+        time and the rule keeps data pending its decision, nothing is deleted; otherwise the
+        ordinary retention clock resumes when the (extended) period ends.
         """
         ledger, now, start = self.model.ledger, self.model.env.now, r.preserved_at
         lapse = start + rule.min_days
-        if now > lapse and rule.extension_days > 0 and r.extension_granted:
+        extension = rule.extension_days if r.extension_granted else 0.0
+        if now > lapse and extension > 0:
             ledger.note(r, S.HOLD, start, lapse, R.EXTENDED)
-            start, lapse = lapse, lapse + rule.extension_days
+            start, lapse, extension = lapse, lapse + extension, 0.0
         if now <= lapse:
             ledger.note(r, S.HOLD, start, now, R.KEPT)
-            r.deletion = NEVER if rule.continues_pending_mla else max(r.deleted_at, lapse)
+            r.deletion = (NEVER if rule.continues_pending_mla
+                          else max(r.deleted_at, lapse + extension))
         else:
             ledger.note(r, S.HOLD, start, lapse, R.LAPSED)
             r.deletion = max(r.deleted_at, lapse)
