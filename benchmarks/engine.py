@@ -47,7 +47,7 @@ import numpy as np
 import simpy
 
 if TYPE_CHECKING:
-    from sim.world import World
+    from sim.inputs.world import World
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -206,6 +206,7 @@ def verdict(ok: bool) -> str:
 LAYER_OF_MODULE = {  # engine module -> layer, under this revision's and older names
     "procedure": "procedure", "lifecycle": "procedure", "actors": "actors",
     "agents": "actors", "ledger": "ledger", "eventlog": "ledger", "cases": "cases",
+    "casebook": "cases", "request": "cases",
     "routing": "routing", "model": "model",
 }
 

@@ -7,16 +7,16 @@ then written ``--repeat`` times each way, alternately, replacing the previous re
 - bare: the files written straight into a new folder (no temporary files, no fsync), which
   then replaces the previous one by two renames (no marker, no hashes, no lock, no ownership
   check);
-- coopsim: ``outputs.check`` and ``outputs.claim`` (ownership check, hashing what the marker
+- coopsim: ``folders.check`` and ``folders.claim`` (ownership check, hashing what the marker
   lists, the lock, leftovers), a private staging folder, every file written atomically and
   fsynced (``runner.write_outputs``), the marker with every file's SHA-256, the atomic
   exchange, and removing the replaced results file by file.
 
-Both write the same bytes (``runner.run_files``, encoded by ``outputs.encode``). This is a
+Both write the same bytes (``runner.run_files``, encoded by ``folders.encode``). This is a
 report, not a test.
 
-    python benchmarks/outputs.py              # 7 writes each way
-    python benchmarks/outputs.py --repeat 15
+    python benchmarks/folders.py              # 7 writes each way
+    python benchmarks/folders.py --repeat 15
 """
 
 from __future__ import annotations
@@ -29,29 +29,30 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sim import manifest, outputs, runner
-from sim.provisions import load_variant
-from sim.world import load_world
+from sim.experiments import runner
+from sim.inputs.provisions import load_variant
+from sim.inputs.world import load_world
+from sim.outputs import folders, manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def bare(out: Path, files: Callable[[], Iterator[tuple[str, outputs.Content]]]) -> None:
+def bare(out: Path, files: Callable[[], Iterator[tuple[str, folders.Content]]]) -> None:
     stage = out.with_name(out.name + ".new")
     stage.mkdir()
     for name, content in files():
-        (stage / name).write_bytes(outputs.encode(name, content))
+        (stage / name).write_bytes(folders.encode(name, content))
     if out.exists():
         out.rename(out.with_name(out.name + ".old"))
     stage.rename(out)
     shutil.rmtree(out.with_name(out.name + ".old"), ignore_errors=True)
 
 
-def safe(out: Path, files: Callable[[], Iterator[tuple[str, outputs.Content]]]) -> None:
-    outputs.check(out, "run")
-    with outputs.claim(out, "run") as target, target.staging() as stage:
+def safe(out: Path, files: Callable[[], Iterator[tuple[str, folders.Content]]]) -> None:
+    folders.check(out, "run")
+    with folders.claim(out, "run") as target, target.staging() as stage:
         for name, content in files():
-            outputs.write(stage, {name: content})
+            folders.write(stage, {name: content})
 
 
 def main() -> None:
@@ -65,7 +66,7 @@ def main() -> None:
     body = manifest.run_manifest(ROOT / "scenarios" / "un_convention_2024.toml",
                                  ROOT / "scenarios" / "worlds" / "default.toml", 1, 1, 1825)
 
-    def files() -> Iterator[tuple[str, outputs.Content]]:
+    def files() -> Iterator[tuple[str, folders.Content]]:
         return runner.run_files(results, table, body)
 
     times: dict[str, list[float]] = {"bare": [], "coopsim": []}

@@ -9,13 +9,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_HOMES = {
-    "attribute": "experiments", "compare": "experiments", "paired": "experiments",
-    "study": "experiments", "sweep": "experiments", "InputError": "inputs",
-    "CooperationModel": "model", "Observation": "observe", "Variant": "provisions",
-    "load_variant": "provisions",
-    "RunResult": "runner", "replicate": "runner", "run_one": "runner", "World": "world",
-    "load_world": "world",
+_HOMES = {  # the public API: name -> the module that defines it
+    "attribute": "experiments.analyses", "compare": "experiments.analyses",
+    "paired": "experiments.analyses", "study": "experiments.analyses",
+    "sweep": "experiments.analyses", "InputError": "inputs.schema",
+    "CooperationModel": "engine.model", "Observation": "metrics.observe",
+    "Variant": "inputs.provisions", "load_variant": "inputs.provisions",
+    "shipped": "inputs.provisions", "RunResult": "experiments.runner",
+    "replicate": "experiments.runner", "run_one": "experiments.runner",
+    "World": "inputs.world", "load_world": "inputs.world",
 }
 __all__ = sorted(_HOMES)
 

@@ -18,16 +18,16 @@ import solara
 from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 
-from sim import designs
-from sim.catalogue import DEFAULT_VARIANT, SCENARIOS, names
-from sim.charts.outcomes import CAUSES
-from sim.charts.style import INK, MUTED, MUTED_INK, house, percent
-from sim.inputs import validate
-from sim.model import BACKLOG_BY_STATE, CooperationModel
-from sim.observe import Observation
-from sim.provisions import Variant, load_variant
+from sim.briefing.charts.outcomes import CAUSES
+from sim.briefing.charts.style import INK, MUTED, MUTED_INK, house, percent
+from sim.engine.model import BACKLOG_BY_STATE, CooperationModel
+from sim.experiments import designs
+from sim.inputs.catalogue import DEFAULT_VARIANT, SCENARIOS, names
+from sim.inputs.provisions import Variant, load_variant
+from sim.inputs.schema import validate
+from sim.inputs.world import World, load_world, scale_staff, scaled
+from sim.metrics.observe import Observation
 from sim.vocabulary import GROUND_LABELS, STAGE_GROUPS, STAGE_NAMES, Ground, Outcome
-from sim.world import World, load_world, scale_staff, scaled
 
 REFERENCE = DEFAULT_VARIANT
 SCALE = 0.1  # the page runs a tenth of the world's yearly cases, staff scaled alike

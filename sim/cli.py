@@ -19,28 +19,24 @@ from typing import Any, NoReturn
 
 import pandas as pd
 
-from . import (
-    briefing,
+from sim import limits
+from sim.briefing import brief, pack
+from sim.experiments import (
+    analyses,
     calibration,
-    catalogue,
     designs,
+    execution,
     executors,
-    experiments,
-    limits,
-    manifest,
-    matrix,
-    outputs,
-    pack,
-    report,
     runner,
     sensitivity,
-    sources,
 )
-from .catalogue import shipped
-from .inputs import InputError
-from .provisions import Variant, load_variant
-from .store import ShardStore
-from .world import World, load_world, scaled
+from sim.experiments.store import ShardStore
+from sim.inputs import catalogue, matrix, sources
+from sim.inputs.provisions import Variant, load_variant, shipped
+from sim.inputs.schema import InputError
+from sim.inputs.world import World, load_world, scaled
+from sim.metrics import report
+from sim.outputs import folders, manifest
 
 DEFAULT_WORLD = str(catalogue.DEFAULT_WORLD)
 WORLD_HELP = "world file or shipped name (default: default)"
@@ -181,7 +177,7 @@ def held_cases(world: World, reps: int) -> None:
             "cases held in memory")
 
 
-def publish(target: outputs.Target, tables: dict[str, pd.DataFrame], design: str,
+def publish(target: folders.Target, tables: dict[str, pd.DataFrame], design: str,
             args: argparse.Namespace, **details: Any) -> None:
     """Put an experiment's tables and their manifest in its folder."""
     body = manifest.experiment_manifest(design, seed=args.seed, reps=getattr(args, "reps", 1),
@@ -189,7 +185,7 @@ def publish(target: outputs.Target, tables: dict[str, pd.DataFrame], design: str
     target.publish(manifest.experiment_files(tables, body))
 
 
-def say(target: outputs.Target) -> None:
+def say(target: folders.Target) -> None:
     """What claiming the folder restored or kept."""
     for note in target.notes:
         print(f"coopsim: {note}", file=sys.stderr)
@@ -197,7 +193,7 @@ def say(target: outputs.Target) -> None:
 
 def failures(table: pd.DataFrame) -> int:
     """Exit status 1, and one line on stderr, if some runs failed (their rows say why)."""
-    found = experiments.failures(table)
+    found = execution.failures(table)
     if not found.count:
         return 0
     print(f"coopsim: error: {found.count} of {len(table)} runs failed ({found.transient} for a "
@@ -236,13 +232,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     names = [v.name for v in variants]
     at_most("--reps", len(variants) * args.reps, limits.MAX_RUNS, "runs")
     out = out_dir(args, "compare")
-    outputs.check(out, "compare")
-    with executor_for(args) as executor, outputs.claim(out, "compare") as target:
+    folders.check(out, "compare")
+    with executor_for(args) as executor, folders.claim(out, "compare") as target:
         say(target)
-        table = experiments.compare(variants, world, reps=args.reps, seed=args.seed,
+        table = analyses.compare(variants, world, reps=args.reps, seed=args.seed,
                                     days=args.days, workers=args.workers,
                                     store=ShardStore(target.path), executor=executor)
-        stats = experiments.paired(table, args.reference, list(report.COMPARE), seed=args.seed)
+        stats = analyses.paired(table, args.reference, list(report.COMPARE), seed=args.seed)
         publish(target, {"runs.csv": table, "compare.csv": stats}, "compare", args,
                 variants=names)
     titles = {v.name: v.variant.title for v in variants}
@@ -263,7 +259,7 @@ def sweep_settings(args: argparse.Namespace, variant: Variant,
     count = math.prod(len(values) for _, values in settings) if kind == "factorial" else n
     at_most("--set", count, limits.MAX_POINTS, "points")
     at_most("--reps", count * args.reps, limits.MAX_RUNS, "runs")
-    experiments.sweep_points(variant, world, settings, args.design, args.seed)
+    analyses.sweep_points(variant, world, settings, args.design, args.seed)
     return settings
 
 
@@ -272,10 +268,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     variant, world = load_variant(args.variant), load_world(args.world)
     settings = sweep_settings(args, variant, world)
     out = out_dir(args, f"sweep_{variant.name}")
-    outputs.check(out, "sweep")
-    with executor_for(args) as executor, outputs.claim(out, "sweep") as target:
+    folders.check(out, "sweep")
+    with executor_for(args) as executor, folders.claim(out, "sweep") as target:
         say(target)
-        table = experiments.sweep(variant, world, settings, reps=args.reps, seed=args.seed,
+        table = analyses.sweep(variant, world, settings, reps=args.reps, seed=args.seed,
                                   days=args.days, workers=args.workers, design=args.design,
                                   store=ShardStore(target.path), executor=executor)
         publish(target, {"sweep.csv": table}, args.design, args, variant=variant.name,
@@ -300,10 +296,10 @@ def cmd_attribute(args: argparse.Namespace) -> None:
     at_most("--reps", 2 ** len(groups) * args.reps, limits.MAX_RUNS, "runs")
     metrics = list(report.ATTRIBUTED)
     out = out_dir(args, f"attribute_{a.name}_{b.name}")
-    outputs.check(out, "attribute")
-    with executor_for(args) as executor, outputs.claim(out, "attribute") as target:
+    folders.check(out, "attribute")
+    with executor_for(args) as executor, folders.claim(out, "attribute") as target:
         say(target)
-        table = experiments.attribute(a, b, world, metrics, reps=args.reps, seed=args.seed,
+        table = analyses.attribute(a, b, world, metrics, reps=args.reps, seed=args.seed,
                                       days=args.days, workers=args.workers,
                                       store=ShardStore(target.path), executor=executor)
         publish(target, {"attribution.csv": table}, "attribute", args, a=a.name, b=b.name)
@@ -317,12 +313,12 @@ def cmd_sensitivity(args: argparse.Namespace) -> None:
     check_executor(args)
     variant, world = load_variant(args.variant), load_world(args.world)
     params = sensitivity.load_params(args.params)
-    experiments.study_points(variant, world, params, args.seed, args.params)
+    analyses.study_points(variant, world, params, args.seed, args.params)
     out = out_dir(args, f"sensitivity_{variant.name}")
-    outputs.check(out, "sensitivity")
-    with executor_for(args) as executor, outputs.claim(out, "sensitivity") as target:
+    folders.check(out, "sensitivity")
+    with executor_for(args) as executor, folders.claim(out, "sensitivity") as target:
         say(target)
-        table = experiments.study(variant, world, params, list(report.ATTRIBUTED),
+        table = analyses.study(variant, world, params, list(report.ATTRIBUTED),
                                   seed=args.seed, days=args.days, workers=args.workers,
                                   store=ShardStore(target.path), executor=executor)
         publish(target, {"indices.csv": table}, params.method, args, variant=variant.name,
@@ -353,13 +349,13 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
                                             load_world(args.world))
     held_cases(world, args.reps)
     out = out_dir(args, "calibration")
-    outputs.check(out, "calibrate")
-    with outputs.claim(out, "calibrate") as target:
+    folders.check(out, "calibrate")
+    with folders.claim(out, "calibrate") as target:
         say(target)
         table = calibration.calibrate(targets, variant, world, reps=args.reps, seed=args.seed,
                                       days=args.days)
         with target.staging() as stage:
-            outputs.write(stage, {"calibration.csv": table})
+            folders.write(stage, {"calibration.csv": table})
     print(f"Status quo: {variant.variant.title}, "
           f"{', '.join(f'{k} = {v}' for k, v in targets.status_quo.set.items())} "
           f"({targets.status_quo.source}); {args.reps} replication(s), seed {args.seed}\n")
@@ -373,21 +369,21 @@ def cmd_brief(args: argparse.Namespace) -> None:
     world = load_world(args.world)
     variants = load_variants(args.variants, args.reference)
     scaled(world, args.scale)  # a bad --scale fails before anything runs
-    at_most("--reps", briefing.most_runs(len(variants), args.reps), limits.MAX_RUNS, "runs")
+    at_most("--reps", brief.most_runs(len(variants), args.reps), limits.MAX_RUNS, "runs")
     out = out_dir(args, "brief")
-    outputs.check(out, "brief")
-    with executor_for(args) as executor, outputs.claim(out, "brief") as target:
+    folders.check(out, "brief")
+    with executor_for(args) as executor, folders.claim(out, "brief") as target:
         say(target)
-        brief = briefing.gather(variants, world, args.reference, reps=args.reps, seed=args.seed,
-                                days=args.days, scale=args.scale, workers=args.workers,
-                                executor=executor)
+        gathered = brief.gather(variants, world, args.reference, reps=args.reps,
+                                seed=args.seed, days=args.days, scale=args.scale,
+                                workers=args.workers, executor=executor)
         command = "coopsim " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["brief"] \
             else "coopsim brief"
         with target.staging() as stage:
-            files = pack.write(brief, world, stage, command)
-    print("\n".join(pack.summary(brief)).replace("**", ""))
-    print(f"\n{len(brief.variants)} variants x {args.reps} replications (scale x{args.scale:g}),"
-          f" sweep and attribution in {brief.seconds:.0f} s. Wrote {len(files)} files to {out}; "
+            files = pack.write(gathered, world, stage, command)
+    print("\n".join(pack.summary(gathered)).replace("**", ""))
+    print(f"\n{len(gathered.variants)} variants x {args.reps} replications (scale x{args.scale:g}),"
+          f" sweep and attribution in {gathered.seconds:.0f} s. Wrote {len(files)} files to {out}; "
           f"open {out / 'brief.html'}")
 
 
@@ -404,8 +400,8 @@ def cmd_run(args: argparse.Namespace) -> None:
     variant, world = load_variant(vpath), load_world(wpath)
     held_cases(world, args.reps)
     out = out_dir(args, variant.name)
-    outputs.check(out, "run")
-    with outputs.claim(out, "run") as target:
+    folders.check(out, "run")
+    with folders.claim(out, "run") as target:
         say(target)
         results = runner.replicate(variant, world, args.seed, args.reps, args.days)
         table = runner.summary_table(results, args.seed)
@@ -433,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args) or 0
     except (InputError, UsageError) as e:
         return fail(str(e), 2)
-    except experiments.RunsFailed as e:
+    except execution.RunsFailed as e:
         return fail(str(e), 1)
     except KeyboardInterrupt:
         return fail("interrupted; rerun the same command to resume (finished runs are kept, "

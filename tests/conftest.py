@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import tomli_w
 
-from sim.inputs import read_toml, validate
-from sim.provisions import Variant, load_variant
-from sim.world import DEFAULT_WORLD, World
+from sim.inputs.provisions import Variant, load_variant
+from sim.inputs.schema import read_toml, validate
+from sim.inputs.world import DEFAULT_WORLD, World
 
 ROOT = Path(__file__).resolve().parent.parent
 UN = ROOT / "scenarios" / "un_convention_2024.toml"

@@ -23,8 +23,8 @@ from collections.abc import Callable
 
 os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")  # no BLAS thread pool
 
-from sim import outputs
 from sim.cli import main
+from sim.outputs import folders
 
 # What runs besides this thread is native and idle (Arrow's, started when pandas loads it):
 # no Python code and no lock a child needs, so Python's warning about forking does not apply.
@@ -35,7 +35,7 @@ COUNTED = ("open", "mkdir", "rename", "replace", "unlink", "rmdir", "fsync", "ch
 
 def child(request: dict, report: int) -> None:
     """In the child: count (and maybe die at) file-system calls, run the CLI, report."""
-    outputs.EXCHANGE = request.get("exchange", True)
+    folders.EXCHANGE = request.get("exchange", True)
     calls = [0]
 
     def counted(fn: Callable[..., object]) -> Callable[..., object]:
@@ -48,7 +48,7 @@ def child(request: dict, report: int) -> None:
 
     for name in COUNTED:
         setattr(os, name, counted(getattr(os, name)))
-    outputs._exchange = counted(outputs._exchange)
+    folders._exchange = counted(folders._exchange)
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
     os.dup2(null, 2)

@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from simpy.resources.resource import SortedQueue
 
-from sim.agents import InsertionQueue, Users
-from sim.model import CooperationModel
+from sim.engine.actors import InsertionQueue, Users
+from sim.engine.model import CooperationModel
 
 HOUR = 1 / 24
 MONDAY, FRIDAY, SATURDAY = 0.0, 4.0, 5.0  # day 0 of the simulation is a Monday, 00:00 UTC

@@ -13,7 +13,7 @@ import math
 import pytest
 from conftest import fixed, make_variant, make_world, set_value, variant_data, world_data
 
-from sim.runner import run_one
+from sim.experiments.runner import run_one
 
 AGE, RETENTION = 74.8, 120.0
 POC, PRESERVE, DRAFT, TRANSMIT, REVIEW, EXECUTE = 0.25, 1.0, 30.0, 20.0, 30.0, 20.0

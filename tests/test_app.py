@@ -13,7 +13,7 @@ import reacton.core
 from mesa.visualization.solara_viz import _build_model_init_kwargs, _check_model_params
 
 from sim import app
-from sim.observe import Observation
+from sim.metrics.observe import Observation
 from sim.vocabulary import STAGE_GROUPS, STAGE_NAMES, Ground
 
 NON_DEFAULT = {
@@ -94,10 +94,10 @@ def test_views_follow_the_run() -> None:
 def test_importing_the_page_builds_no_model() -> None:
     """A model is built when ``page`` is first asked for, not when the module is imported."""
     code = textwrap.dedent("""
-        import sim.model
+        import sim.engine.model
         def refuse(*args, **kwargs):
             raise SystemExit(3)
-        sim.model.CooperationModel.__init__ = refuse
+        sim.engine.model.CooperationModel.__init__ = refuse
         import sim.app
         assert "page" not in vars(sim.app)
         print("imported", flush=True)

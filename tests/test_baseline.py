@@ -12,7 +12,7 @@ import math
 import os
 from pathlib import Path
 
-from sim.runner import run_one
+from sim.experiments.runner import run_one
 
 BASELINE = Path(__file__).with_name("baseline.json")
 

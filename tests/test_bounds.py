@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 from conftest import ROOT, UN, variant_data, world_data, write_toml
 
-from sim import designs, limits
-from sim.inputs import InputError, read_toml, validate
-from sim.model import CooperationModel
-from sim.provisions import Variant, load_variant
-from sim.sensitivity import load_params
-from sim.world import World, load_world
+from sim import limits
+from sim.engine.model import CooperationModel
+from sim.experiments import designs
+from sim.experiments.sensitivity import load_params
+from sim.inputs.provisions import Variant, load_variant
+from sim.inputs.schema import InputError, read_toml, validate
+from sim.inputs.world import World, load_world
 
 Data = dict[str, Any]
 EU = ROOT / "scenarios" / "eu_eevidence_2023.toml"  # a variant with direct orders

@@ -11,21 +11,23 @@ import numpy as np
 import pytest
 from conftest import ROOT, make_world, set_value, world_data, write_toml
 
-from sim import briefing, catalogue, charts, pack
-from sim.charts.style import EXTRA, SHIPPED_COLOURS, variant_colours
+from sim.briefing import charts, pack
+from sim.briefing.brief import PERIODS, Brief, gather
+from sim.briefing.charts.style import EXTRA, SHIPPED_COLOURS, variant_colours
 from sim.cli import main
-from sim.inputs import InputError
-from sim.provisions import load_variant
-from sim.world import scaled
+from sim.inputs import catalogue
+from sim.inputs.provisions import load_variant
+from sim.inputs.schema import InputError
+from sim.inputs.world import scaled
 
 NAMES = ("un_convention_2024", "russia_2017", "no_treaty")
 NAN = re.compile(r"\bnan\b", re.IGNORECASE)  # a NaN printed as text
 
 
 @pytest.fixture(scope="module")
-def brief() -> briefing.Brief:
+def brief() -> Brief:
     variants = [load_variant(ROOT / "scenarios" / f"{n}.toml") for n in NAMES]
-    return briefing.gather(variants, make_world(world_data(400)), "un_convention_2024", reps=2,
+    return gather(variants, make_world(world_data(400)), "un_convention_2024", reps=2,
                            days=500, scale=1.0, workers=1)
 
 
@@ -128,7 +130,7 @@ def test_sweep_marks_each_text_at_its_period(brief) -> None:
     assert brief.marks["60"] == ["UN Convention 2024"]
     assert brief.marks["180"] == ["Russia 2017"]
     assert brief.marks["none"] == ["No treaty"]
-    assert set(brief.sweep["period"]) == {*map(str, briefing.PERIODS), "none"}
+    assert set(brief.sweep["period"]) == {*map(str, PERIODS), "none"}
 
 
 def test_flow_counts_every_request_once(brief) -> None:
@@ -190,9 +192,9 @@ def test_scaled_world_keeps_load_per_desk() -> None:
 def test_scaled_world_gives_the_same_shares_within_noise() -> None:
     world = make_world(world_data(2000))
     variant = load_variant(ROOT / "scenarios" / "un_convention_2024.toml")
-    full = briefing.gather([variant], world, variant.name, reps=3, days=600, scale=1.0,
+    full = gather([variant], world, variant.name, reps=3, days=600, scale=1.0,
                            sweep_reps=2, attribution_reps=1)
-    small = briefing.gather([variant], world, variant.name, reps=12, days=600, scale=0.25,
+    small = gather([variant], world, variant.name, reps=12, days=600, scale=0.25,
                             sweep_reps=2, attribution_reps=1)
     assert abs(np.mean(full.runs["data_loss"]) - np.mean(small.runs["data_loss"])) < 0.03
 
@@ -204,7 +206,7 @@ def test_a_horizon_too_short_to_decide_anything(per_year: float) -> None:
     variants = [load_variant(ROOT / "scenarios" / f"{n}.toml") for n in NAMES]
     data = world_data(per_year)  # every State executes letters rogatory: no request ends at
     set_value(data, "states.letters_rogatory_acceptance", 1.0)  # once for want of a channel
-    short = briefing.gather(variants, make_world(data), "un_convention_2024",
+    short = gather(variants, make_world(data), "un_convention_2024",
                             reps=2, days=1, scale=1.0, workers=1)
     assert short.runs["data_loss"].isna().all()
     with warnings.catch_warnings():

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from conftest import world_data, write_toml
 
-from sim import calibration
 from sim.cli import main
-from sim.inputs import InputError, read_toml
-from sim.runner import DEFAULT_DAYS
-from sim.world import DEFAULT_WORLD, load_world
+from sim.experiments import calibration
+from sim.experiments.runner import DEFAULT_DAYS
+from sim.inputs.schema import InputError, read_toml
+from sim.inputs.world import DEFAULT_WORLD, load_world
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ROOT / "scenarios" / "calibration" / "targets.toml"

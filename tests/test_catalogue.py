@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, UN, variant_data, world_data, write_toml
 
-from sim import catalogue
 from sim.cli import main
-from sim.inputs import InputError
-from sim.manifest import git_revision
-from sim.provisions import load_variant
-from sim.world import load_world
+from sim.inputs import catalogue
+from sim.inputs.provisions import load_variant, shipped
+from sim.inputs.schema import InputError
+from sim.inputs.world import load_world
+from sim.outputs.manifest import git_revision
 
 SHIPPED = sorted(p.stem for p in (ROOT / "scenarios").glob("*.toml"))
 
@@ -29,7 +29,7 @@ def test_a_checkout_finds_the_top_level_scenarios() -> None:
     assert catalogue.SCENARIOS == ROOT / "scenarios"
     assert catalogue.DEFAULT_WORLD == ROOT / "scenarios" / "worlds" / "default.toml"
     assert catalogue.names() == SHIPPED
-    assert sorted(v.name for v in catalogue.shipped()) == SHIPPED
+    assert sorted(v.name for v in shipped()) == SHIPPED
 
 
 @pytest.mark.parametrize("spec", ["un_convention_2024", "un_convention_2024.toml", str(UN), UN])

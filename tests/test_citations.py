@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.inputs import read_toml
+from sim.inputs.schema import read_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT.parent / "shared" / "seeds"

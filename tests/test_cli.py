@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT, UN, world_data, write_toml
 
-from sim import outputs
 from sim.cli import main
+from sim.outputs import folders
 
 ARGS = ("--seed", "1", "--reps", "2", "--days", "400")
 OUTPUTS = ("summary.csv", "events.parquet", "requests.parquet", "daily.parquet", "backlog.parquet",
@@ -45,8 +45,8 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def strays(folder: Path) -> list[str]:
-    return [p.name for p in folder.iterdir() if outputs.PARTIAL in p.name
-            or outputs.OLD in p.name or p.name.endswith(outputs.LOCK)]
+    return [p.name for p in folder.iterdir() if folders.PARTIAL in p.name
+            or folders.OLD in p.name or p.name.endswith(folders.LOCK)]
 
 
 def run(world_file: Path, out: Path, *extra: str) -> int:
@@ -167,7 +167,7 @@ def test_python_m_sim_bad_input(tmp_path: Path, world_file: Path) -> None:
 class Fault:
     """Replaces DataFrame.to_parquet: fails on the first call, after summary.csv is staged.
 
-    Tables are encoded to bytes before ``outputs.atomic_write`` puts them in the staging
+    Tables are encoded to bytes before ``folders.atomic_write`` puts them in the staging
     folder, so the fault finds that folder beside ``out`` (``.out.partial-*``) and notes what
     it holds.
     """
@@ -179,7 +179,7 @@ class Fault:
         def to_parquet(frame: pd.DataFrame, target: object, *args: object,
                        **kwargs: object) -> None:
             (stage,) = [p for p in self.out.parent.iterdir() if p.is_dir()
-                        and p.name.startswith(f".{self.out.name}{outputs.PARTIAL}")]
+                        and p.name.startswith(f".{self.out.name}{folders.PARTIAL}")]
             self.staged = sorted(p.name for p in stage.iterdir())
             raise self.exc("disk on fire")
         monkeypatch.setattr(pd.DataFrame, "to_parquet", to_parquet)
@@ -238,16 +238,16 @@ def test_fault_during_swap_keeps_previous_run(exchange: bool, tmp_path: Path, wo
     out = tmp_path / "out"
     assert run(world_file, out) == 0
     before = snapshot(out)
-    monkeypatch.setattr(outputs, "EXCHANGE", exchange)
+    monkeypatch.setattr(folders, "EXCHANGE", exchange)
     real = os.rename
 
     def rename(src: object, dst: object) -> None:
-        if outputs.PARTIAL in Path(str(src)).name and Path(str(dst)) == out:
+        if folders.PARTIAL in Path(str(src)).name and Path(str(dst)) == out:
             raise KeyboardInterrupt
         real(src, dst)
 
     with monkeypatch.context() as m:
-        m.setattr(outputs, "_exchange", lambda a, b: (_ for _ in ()).throw(KeyboardInterrupt)
+        m.setattr(folders, "_exchange", lambda a, b: (_ for _ in ()).throw(KeyboardInterrupt)
                   if exchange else False)
         m.setattr(os, "rename", rename)
         interrupted(world_file, out, capsys, "--seed", "7")
@@ -366,7 +366,7 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path: Path, world_file: Path) -> Non
             "--days", "1825", "--reps", "50", "--out", str(out)]
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
-    lock = tmp_path / f".out{outputs.LOCK}"
+    lock = tmp_path / f".out{folders.LOCK}"
     deadline = time.monotonic() + 60
     while not lock.exists() and time.monotonic() < deadline:  # until it is simulating
         time.sleep(0.05)

@@ -7,8 +7,8 @@ from conftest import make_variant, make_world, set_value, variant_data, world_da
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.model import CooperationModel
-from sim.summary import summarize
+from sim.engine.model import CooperationModel
+from sim.metrics.summary import summarize
 from sim.vocabulary import (
     OUTCOME_NAMES,
     Channel,

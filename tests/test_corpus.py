@@ -26,7 +26,7 @@ import tomli_w
 from conftest import ROOT, world_data
 
 from sim.cli import main
-from sim.inputs import read_toml
+from sim.inputs.schema import read_toml
 
 SCENARIOS = ROOT / "scenarios"
 SMALL = ["--days", "30"]

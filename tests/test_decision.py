@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.agents import State
-from sim.cases import Request
-from sim.model import CooperationModel
-from sim.routing import Decision
+from sim.engine.actors import State
+from sim.engine.model import CooperationModel
+from sim.engine.request import Request
+from sim.engine.routing import Decision
 from sim.vocabulary import (
     GROUND_NAMES,
     GROUNDS,

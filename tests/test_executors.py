@@ -17,11 +17,12 @@ import pandas as pd
 import pytest
 from conftest import UN, make_variant, make_world, set_value, variant_data, world_data
 
-from sim import briefing, executors, experiments
-from sim.experiments import Task
-from sim.inputs import InputError
-from sim.provisions import load_variant
-from sim.store import ShardStore
+from sim.briefing import brief
+from sim.experiments import analyses, execution, executors
+from sim.experiments.execution import Task
+from sim.experiments.store import ShardStore
+from sim.inputs.provisions import load_variant
+from sim.inputs.schema import InputError
 
 TESTS = Path(__file__).resolve().parent
 MARKS = "COOPSIM_TEST_MARKS"  # a folder the worker functions below leave marks in
@@ -34,14 +35,14 @@ def kill_once(task: Task) -> dict:
     if task.seed == 2 and not mark.exists():
         mark.touch()
         os.kill(os.getpid(), signal.SIGKILL)
-    return experiments.run_task(task)
+    return execution.run_task(task)
 
 
 def slow_run(task: Task) -> dict:
     """Leave this worker's pid as a mark, then take far longer than any test waits."""
     Path(os.environ[MARKS], str(os.getpid())).touch()
     time.sleep(120)
-    return experiments.run_task(task)
+    return execution.run_task(task)
 
 
 def tasks(reps: int, days: int = 150) -> list[Task]:
@@ -57,16 +58,16 @@ def test_a_killed_worker_fails_its_runs_as_transient_and_the_next_call_completes
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(MARKS, str(tmp_path))
     todo = tasks(3)
-    undisturbed = pd.DataFrame(experiments.execute(todo))
+    undisturbed = pd.DataFrame(execution.execute(todo))
     store = ShardStore(tmp_path / "out")
-    first = experiments.execute(todo, workers=2, store=store, run=kill_once)  # no exception
-    lost = experiments.failures(first)
+    first = execution.execute(todo, workers=2, store=store, run=kill_once)  # no exception
+    lost = execution.failures(first)
     assert (tmp_path / "killed").exists()
     assert lost.transient >= 1 and lost.deterministic == 0
     assert "BrokenProcessPool" in lost.first_error
     assert len(store.load()) == len(todo) - lost.transient  # transient failures not stored
-    second = experiments.execute(todo, workers=2, store=store, run=kill_once)
-    assert experiments.failures(second).count == 0
+    second = execution.execute(todo, workers=2, store=store, run=kill_once)
+    assert execution.failures(second).count == 0
     assert pd.DataFrame(second).to_csv() == undisturbed.to_csv()
 
 
@@ -74,7 +75,7 @@ SCRIPT = """
 import sys, threading, time, multiprocessing
 sys.path.insert(0, {tests!r})
 import test_executors
-from sim import experiments
+from sim.experiments import execution
 
 def announce():
     while len(multiprocessing.active_children()) < 2:
@@ -84,7 +85,7 @@ def announce():
 
 threading.Thread(target=announce, daemon=True).start()
 try:
-    experiments.execute(test_executors.tasks(2), workers=2, run=test_executors.slow_run)
+    execution.execute(test_executors.tasks(2), workers=2, run=test_executors.slow_run)
 except KeyboardInterrupt:
     print("interrupted", flush=True)
     sys.exit(130)
@@ -146,11 +147,11 @@ def test_a_pool_never_has_more_workers_than_runs(monkeypatch: pytest.MonkeyPatch
     sizes = []
     real = executors.local_pool
     monkeypatch.setattr(executors, "local_pool", lambda n: sizes.append(n) or real(n))
-    experiments.execute(tasks(1, days=50), workers=8)
+    execution.execute(tasks(1, days=50), workers=8)
     assert sizes == [2]
-    with briefing.pool(8, runs=1) as none:
+    with brief.pool(8, runs=1) as none:
         assert none is None
-    with briefing.pool(8, runs=3) as pool:
+    with brief.pool(8, runs=3) as pool:
         assert pool._max_workers == 3
 
 
@@ -236,12 +237,12 @@ def test_no_scheduler_answering_fails_within_the_timeout(peer: str) -> None:
 
 def test_a_dask_scheduler_address_connects_and_gives_the_same_table(un, small_world) -> None:
     distributed = pytest.importorskip("distributed")
-    local = experiments.compare([un], small_world, reps=2, seed=3, days=150)
+    local = analyses.compare([un], small_world, reps=2, seed=3, days=150)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
                                   protocol="tcp://", dashboard_address=None) as cluster:
         address = cluster.scheduler_address.replace("tcp://", "dask://")
         with executors.connect(address) as client:
-            on_dask = experiments.compare([un], small_world, reps=2, seed=3, days=150,
+            on_dask = analyses.compare([un], small_world, reps=2, seed=3, days=150,
                                           executor=client)
         assert client.status == "closed"
     pd.testing.assert_frame_equal(local, on_dask)

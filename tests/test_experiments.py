@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 from conftest import make_variant, set_value, variant_data
 
-from sim import briefing, designs, experiments, sensitivity
-from sim import store as store_module
-from sim.inputs import InputError
-from sim.store import ShardStore
+from sim.briefing import brief
+from sim.experiments import analyses, designs, execution, sensitivity
+from sim.experiments import store as store_module
+from sim.experiments.store import ShardStore
+from sim.inputs.schema import InputError
 
 DAYS = 400
 
@@ -25,17 +26,17 @@ def test_one_worker_and_two_workers_give_identical_tables(un, small_world) -> No
     other["variant"]["name"] = "longer_period"
     set_value(other, "preservation.min_days", 180)
     variants = [un, make_variant(other)]
-    one = experiments.compare(variants, small_world, reps=2, seed=3, days=DAYS, workers=1)
-    two = experiments.compare(variants, small_world, reps=2, seed=3, days=DAYS, workers=2)
+    one = analyses.compare(variants, small_world, reps=2, seed=3, days=DAYS, workers=1)
+    two = analyses.compare(variants, small_world, reps=2, seed=3, days=DAYS, workers=2)
     pd.testing.assert_frame_equal(one, two)
 
 
 def test_identical_variants_differ_by_exactly_zero(un, small_world) -> None:
     twin = variant_data()
     twin["variant"]["name"] = "twin"
-    table = experiments.compare([un, make_variant(twin)], small_world, reps=3, seed=5,
+    table = analyses.compare([un, make_variant(twin)], small_world, reps=3, seed=5,
                                 days=DAYS)
-    stats = experiments.paired(table, un.name, ["data_loss", "latency_median"])
+    stats = analyses.paired(table, un.name, ["data_loss", "latency_median"])
     twin_rows = stats[stats["variant"] == "twin"]
     assert (twin_rows["diff"] == 0).all()
     assert (twin_rows["ci_low"] == 0).all() and (twin_rows["ci_high"] == 0).all()
@@ -48,23 +49,23 @@ def test_a_shorter_preservation_period_loses_more_evidence(un, small_world) -> N
     set_value(short, "preservation.min_days", 15)
     set_value(short, "preservation.extension", False)
     set_value(long, "preservation.min_days", 365)
-    table = experiments.compare([make_variant(long), make_variant(short)], small_world,
+    table = analyses.compare([make_variant(long), make_variant(short)], small_world,
                                 reps=4, seed=7, days=DAYS)
-    stats = experiments.paired(table, "long", ["data_loss", "loss_after_lapse"])
+    stats = analyses.paired(table, "long", ["data_loss", "loss_after_lapse"])
     row = stats[(stats["variant"] == "short") & (stats["metric"] == "data_loss")].iloc[0]
     assert row["diff"] > 0 and row["ci_low"] > 0 and not row["zero_in_ci"]
 
 
 def test_an_unknown_reference_is_an_error(un, small_world) -> None:
-    table = experiments.compare([un], small_world, reps=1, seed=1, days=100)
+    table = analyses.compare([un], small_world, reps=1, seed=1, days=100)
     with pytest.raises(ValueError, match="nowhere"):
-        experiments.paired(table, "nowhere", ["data_loss"])
+        analyses.paired(table, "nowhere", ["data_loss"])
 
 
 def test_sweep_is_a_full_factorial_with_every_replication(un, small_world) -> None:
     settings = [designs.parse_set("preservation.min_days=0:120:60"),
                 designs.parse_set("mla.refusal_grounds.political_offence=on,off")]
-    table = experiments.sweep(un, small_world, settings, reps=2, seed=1, days=200)
+    table = analyses.sweep(un, small_world, settings, reps=2, seed=1, days=200)
     assert len(table) == 3 * 2 * 2
     assert sorted(set(table["preservation.min_days"])) == [0, 60, 120]
     assert set(table["mla.refusal_grounds.political_offence"]) == {True, False}
@@ -94,7 +95,7 @@ def test_attribution_adds_up_and_idle_groups_contribute_nothing(un, small_world)
     set_value(b, "mla.channel", "electronic")  # channels
     set_value(b, "scope.offences", ["convention"])  # scope
     metrics = ["data_loss", "latency_median"]
-    table = experiments.attribute(un, make_variant(b), small_world, metrics, reps=2, seed=2,
+    table = analyses.attribute(un, make_variant(b), small_world, metrics, reps=2, seed=2,
                                   days=300).set_index("group")
     parts, total = table.drop(index="total"), table.loc["total"]
     for m in metrics:
@@ -109,7 +110,7 @@ def test_a_difference_in_one_group_is_carried_by_that_group(un, small_world) -> 
     b["variant"]["name"] = "b"
     set_value(b, "preservation.min_days", 15)
     set_value(b, "preservation.extension", False)
-    table = experiments.attribute(un, make_variant(b), small_world, ["data_loss"], reps=2,
+    table = analyses.attribute(un, make_variant(b), small_world, ["data_loss"], reps=2,
                                   seed=3, days=300).set_index("group")
     assert table.loc["preservation period", "data_loss"] == table.loc["total", "data_loss"]
     assert table.loc["total", "data_loss"] > 0
@@ -122,21 +123,21 @@ def test_an_interrupted_experiment_resumes_without_loss_or_duplicates(
     other["variant"]["name"] = "longer_period"
     set_value(other, "preservation.min_days", 180)
     variants = [un, make_variant(other)]
-    fresh = experiments.compare(variants, small_world, reps=3, seed=4, days=200)
+    fresh = analyses.compare(variants, small_world, reps=3, seed=4, days=200)
 
     def fault(done: int) -> None:
         if done == 3:
             raise KeyboardInterrupt  # the run is killed after three finished runs
-    monkeypatch.setattr(experiments, "AFTER_RESULT", fault)
+    monkeypatch.setattr(execution, "AFTER_RESULT", fault)
     store = ShardStore(tmp_path)
     with pytest.raises(KeyboardInterrupt):
-        experiments.compare(variants, small_world, reps=3, seed=4, days=200, store=store)
+        analyses.compare(variants, small_world, reps=3, seed=4, days=200, store=store)
     assert len(store.load()) == 3
-    monkeypatch.setattr(experiments, "AFTER_RESULT", None)
+    monkeypatch.setattr(execution, "AFTER_RESULT", None)
     calls = []
-    monkeypatch.setattr(experiments, "run_task",
-                        lambda task, real=experiments.run_task: calls.append(task) or real(task))
-    resumed = experiments.compare(variants, small_world, reps=3, seed=4, days=200, store=store)
+    monkeypatch.setattr(execution, "run_task",
+                        lambda task, real=execution.run_task: calls.append(task) or real(task))
+    resumed = analyses.compare(variants, small_world, reps=3, seed=4, days=200, store=store)
     assert len(calls) == 3  # only the unfinished runs were computed
     assert len(store.load()) == 6
     pd.testing.assert_frame_equal(resumed, fresh)
@@ -145,14 +146,14 @@ def test_an_interrupted_experiment_resumes_without_loss_or_duplicates(
 
 def test_a_failing_run_is_recorded_and_the_experiment_goes_on(un, small_world,
                                                               monkeypatch) -> None:
-    real = experiments.run_task
+    real = execution.run_task
 
     def flaky(task):
         if task.seed == 2:
             raise RuntimeError("worker died")
         return real(task)
-    monkeypatch.setattr(experiments, "run_task", flaky)
-    table = experiments.compare([un], small_world, reps=3, seed=1, days=100)
+    monkeypatch.setattr(execution, "run_task", flaky)
+    table = analyses.compare([un], small_world, reps=3, seed=1, days=100)
     assert len(table) == 3
     failed = table[table["error"].notna()]
     assert list(failed["seed"]) == [2] and "worker died" in failed["error"].iloc[0]
@@ -175,16 +176,16 @@ def other_b() -> dict:
 
 
 RUNS = {  # experiment -> a call with the rest of its arguments
-    "compare": lambda un, w, **kw: experiments.compare(pair(un), w, reps=3, seed=4, days=200,
+    "compare": lambda un, w, **kw: analyses.compare(pair(un), w, reps=3, seed=4, days=200,
                                                        **kw),
-    "sweep": lambda un, w, **kw: experiments.sweep(un, w, [
+    "sweep": lambda un, w, **kw: analyses.sweep(un, w, [
         designs.parse_set("preservation.min_days=30:90:60"),
         designs.parse_set("mla.refusal_grounds.political_offence=on,off")],
         reps=2, seed=2, days=200, **kw),
-    "attribute": lambda un, w, **kw: experiments.attribute(
+    "attribute": lambda un, w, **kw: analyses.attribute(
         un, make_variant(other_b()), w, ["data_loss", "latency_median"], reps=2, seed=2,
         days=200, **kw),
-    "study": lambda un, w, **kw: experiments.study(
+    "study": lambda un, w, **kw: analyses.study(
         un, w, sensitivity.ParamsFile(method="morris", samples=4, params={
             "preservation.min_days": sensitivity.Range(bounds=(0, 365)),
             "world.cases.age_days.mean": sensitivity.Range(bounds=(30, 180))}),
@@ -195,8 +196,8 @@ RUNS = {  # experiment -> a call with the rest of its arguments
 def counting(monkeypatch) -> list:
     """Record every run computed in this process."""
     calls: list = []
-    monkeypatch.setattr(experiments, "run_task",
-                        lambda task, real=experiments.run_task: calls.append(task) or real(task))
+    monkeypatch.setattr(execution, "run_task",
+                        lambda task, real=execution.run_task: calls.append(task) or real(task))
     return calls
 
 
@@ -204,7 +205,7 @@ def interrupt_after(monkeypatch, runs: int) -> None:
     def fault(done: int) -> None:
         if done == runs:
             raise KeyboardInterrupt
-    monkeypatch.setattr(experiments, "AFTER_RESULT", fault)
+    monkeypatch.setattr(execution, "AFTER_RESULT", fault)
 
 
 @pytest.mark.parametrize("name", list(RUNS))
@@ -256,14 +257,14 @@ def test_the_store_keeps_types_and_reads_only_regular_shard_files(tmp_path: Path
 
 def flaky(monkeypatch, error: Callable[[], Exception], times: int | None) -> list[int]:
     """Seed 2 raises ``error()`` its first ``times`` runs (always if None); seeds are logged."""
-    real, seeds = experiments.run_task, []
+    real, seeds = execution.run_task, []
 
     def run(task):
         seeds.append(task.seed)
         if task.seed == 2 and (times is None or seeds.count(2) <= times):
             raise error()
         return real(task)
-    monkeypatch.setattr(experiments, "run_task", run)
+    monkeypatch.setattr(execution, "run_task", run)
     return seeds
 
 
@@ -271,18 +272,18 @@ def flaky(monkeypatch, error: Callable[[], Exception], times: int | None) -> lis
                                    lambda: OSError(errno.ENOSPC, "No space left on device")])
 def test_a_transient_failure_is_not_stored_and_is_retried(error, un, small_world,
                                                           tmp_path: Path, monkeypatch) -> None:
-    fresh = experiments.compare([un], small_world, reps=3, seed=1, days=100)
+    fresh = analyses.compare([un], small_world, reps=3, seed=1, days=100)
     seeds = flaky(monkeypatch, error, times=1)
     store = ShardStore(tmp_path)
-    first = experiments.compare([un], small_world, reps=3, seed=1, days=100, store=store)
-    found = experiments.failures(first)
+    first = analyses.compare([un], small_world, reps=3, seed=1, days=100, store=store)
+    found = execution.failures(first)
     assert (found.transient, found.deterministic) == (1, 0)
     assert found.first_error == f"{type(error()).__name__}: {error()}"
     assert first.loc[first["seed"] == 2, "transient"].tolist() == [True]
     assert len(store.load()) == 2  # the transient failure was not stored
-    second = experiments.compare([un], small_world, reps=3, seed=1, days=100, store=store)
+    second = analyses.compare([un], small_world, reps=3, seed=1, days=100, store=store)
     assert seeds == [1, 2, 3, 2]  # retried, and only it
-    assert experiments.failures(second).count == 0 and "error" not in second
+    assert execution.failures(second).count == 0 and "error" not in second
     assert second.to_csv() == fresh.to_csv()
 
 
@@ -291,10 +292,10 @@ def test_a_deterministic_failure_is_stored_once_and_not_run_again(un, small_worl
                                                                   monkeypatch) -> None:
     seeds = flaky(monkeypatch, lambda: ValueError("bad figure"), times=None)
     store = ShardStore(tmp_path)
-    first = experiments.compare([un], small_world, reps=3, seed=1, days=100, store=store)
-    assert experiments.failures(first) == experiments.Failures(0, 1, "ValueError: bad figure")
+    first = analyses.compare([un], small_world, reps=3, seed=1, days=100, store=store)
+    assert execution.failures(first) == execution.Failures(0, 1, "ValueError: bad figure")
     assert len(store.load()) == 3
-    second = experiments.compare([un], small_world, reps=3, seed=1, days=100, store=store)
+    second = analyses.compare([un], small_world, reps=3, seed=1, days=100, store=store)
     assert seeds == [1, 2, 3]  # nothing ran again
     assert second.to_csv() == first.to_csv() and second.dtypes.equals(first.dtypes)
 
@@ -303,21 +304,21 @@ def test_failed_runs_stop_attribution_and_briefing_with_one_line(un, small_world
                                                                  monkeypatch) -> None:
     def fail(task):
         raise MemoryError("no memory\nat all")
-    monkeypatch.setattr(experiments, "run_task", fail)
-    with pytest.raises(experiments.RunsFailed) as info:
-        experiments.attribute(un, make_variant(other_b()), small_world, ["data_loss"],
+    monkeypatch.setattr(execution, "run_task", fail)
+    with pytest.raises(execution.RunsFailed) as info:
+        analyses.attribute(un, make_variant(other_b()), small_world, ["data_loss"],
                               reps=1, seed=1, days=100)
     assert (info.value.count, info.value.transient) == (4, 4)
     assert str(info.value) == ("4 run(s) failed (4 transient: running it again retries them)"
                                "; first: MemoryError: no memory at all")
 
-    def broken(task, real=experiments.simulate):
+    def broken(task, real=execution.simulate):
         if task.seed == 2:  # the comparison's second replication; the sweep uses seed 1
             raise ZeroDivisionError("division by zero")
         return real(task)
-    monkeypatch.setattr(experiments, "simulate", broken)
-    with pytest.raises(experiments.RunsFailed) as info:
-        briefing.gather([un], small_world, un.name, reps=2, days=100, scale=1.0,
+    monkeypatch.setattr(execution, "simulate", broken)
+    with pytest.raises(execution.RunsFailed) as info:
+        brief.gather([un], small_world, un.name, reps=2, days=100, scale=1.0,
                         sweep_reps=1)
     assert str(info.value) == "1 run(s) failed; first: ZeroDivisionError: division by zero"
 
@@ -328,11 +329,11 @@ def test_a_dask_cluster_gives_the_same_table(un, small_world) -> None:
     other["variant"]["name"] = "longer_period"
     set_value(other, "preservation.min_days", 180)
     variants = [un, make_variant(other)]
-    local = experiments.compare(variants, small_world, reps=2, seed=8, days=200)
+    local = analyses.compare(variants, small_world, reps=2, seed=8, days=200)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
-        on_dask = experiments.compare(variants, small_world, reps=2, seed=8, days=200,
+        on_dask = analyses.compare(variants, small_world, reps=2, seed=8, days=200,
                                       executor=client)
     pd.testing.assert_frame_equal(local, on_dask)
 
@@ -356,14 +357,14 @@ def test_sobol_indices_of_the_ishigami_function() -> None:
 def test_sampled_sweep_and_a_simulator_sensitivity_study(un, small_world) -> None:
     settings = [designs.parse_set("preservation.min_days=0:365"),
                 designs.parse_set("world.central_authorities.staff=1:30")]
-    table = experiments.sweep(un, small_world, settings, reps=2, seed=1, days=150,
+    table = analyses.sweep(un, small_world, settings, reps=2, seed=1, days=150,
                               design="lhs:3")
     assert len(table) == 3 * 2
     assert table["world.central_authorities.staff"].between(1, 30).all()
     params = sensitivity.ParamsFile(method="morris", samples=4, params={
         "preservation.min_days": sensitivity.Range(bounds=(0, 365)),
         "world.cases.age_days.mean": sensitivity.Range(bounds=(30, 180))})
-    indices = experiments.study(un, small_world, params, ["data_loss"], seed=1, days=150)
+    indices = analyses.study(un, small_world, params, ["data_loss"], seed=1, days=150)
     assert set(indices["parameter"]) == set(params.params)
     assert indices["mu_star"].notna().all()
 

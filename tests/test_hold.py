@@ -15,10 +15,10 @@ from conftest import make_world, set_value, world_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.agents import NEVER, ServiceProvider
-from sim.cases import Request
-from sim.model import CooperationModel
-from sim.routing import Decision, PreservationRule
+from sim.engine.actors import NEVER, ServiceProvider
+from sim.engine.model import CooperationModel
+from sim.engine.request import Request
+from sim.engine.routing import Decision, PreservationRule
 from sim.vocabulary import DualCriminality, Outcome, Stage
 from sim.vocabulary import Result as R
 

@@ -25,10 +25,10 @@ import pytest
 from conftest import UN, variant_data, world_data, write_toml
 
 from sim.cli import main
-from sim.inputs import InputError, read_toml, validate
+from sim.inputs.provisions import Variant, load_variant
+from sim.inputs.schema import InputError, read_toml, validate
+from sim.inputs.world import DEFAULT_WORLD, World, load_world
 from sim.limits import MAX_DEPTH, MAX_FILE_BYTES
-from sim.provisions import Variant, load_variant
-from sim.world import DEFAULT_WORLD, World, load_world
 
 Data = dict[str, Any]
 Mutate = Callable[[Data], None]

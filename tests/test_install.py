@@ -24,7 +24,7 @@ pytestmark = pytest.mark.install
 
 PACKAGE_DATA = ("sim/scenarios/un_convention_2024.toml", "sim/scenarios/worlds/default.toml",
                 "sim/scenarios/calibration/targets.toml", "sim/scenarios/studies/sensitivity.toml",
-                "sim/scenarios/README.md", "sim/data/un_member_states.csv")
+                "sim/scenarios/README.md", "sim/inputs/data/un_member_states.csv")
 OUTPUTS = {".coopsim", "summary.csv", "events.parquet", "requests.parquet", "daily.parquet",
            "backlog.parquet", "manifest.json"}
 

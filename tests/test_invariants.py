@@ -16,13 +16,14 @@ from conftest import make_variant, make_world, set_value, variant_data, world_da
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.agents import State
-from sim.cases import Request
-from sim.eventlog import NO_GROUND
-from sim.ledger import CLOSING_RESULT, REGIME_CODE
-from sim.model import CooperationModel
-from sim.provisions import Variant
-from sim.routing import Decision, PreservationRule, Route
+from sim.engine.actors import State
+from sim.engine.eventlog import NO_GROUND
+from sim.engine.ledger import CLOSING_RESULT, REGIME_CODE
+from sim.engine.model import CooperationModel
+from sim.engine.request import Request
+from sim.engine.routing import Decision, PreservationRule, Route
+from sim.inputs.provisions import Variant
+from sim.inputs.world import World
 from sim.vocabulary import (
     DATA_TYPES,
     GROUNDS,
@@ -38,7 +39,6 @@ from sim.vocabulary import (
     Stage,
 )
 from sim.vocabulary import Result as R
-from sim.world import World
 
 S = Stage
 SIDE = (S.HOLD, S.DISCLOSURE, S.OUTCOME)  # rows beside the main procedure, and the last

@@ -1,4 +1,5 @@
-"""One observation path: every reader takes a run's tables from ``sim.observe.Observation``."""
+"""One observation path: every reader takes a run's tables from
+``sim.metrics.observe.Observation``."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import briefing, experiments, registry, report
-from sim.model import CooperationModel
-from sim.observe import Observation
-from sim.runner import run_one
-from sim.summary import summarize
+from sim.briefing import brief
+from sim.engine.model import CooperationModel
+from sim.experiments import execution
+from sim.experiments.runner import run_one
+from sim.metrics import registry, report
+from sim.metrics.observe import Observation
+from sim.metrics.summary import summarize
 
 DAYS = 400
 
@@ -108,12 +111,12 @@ def test_an_experiment_run_computes_the_summary_only(un, small_world,
     for member in ("events", "requests", "daily", "backlog", "flow", "regions",
                    "home_backlog", "case_ages"):
         monkeypatch.setattr(Observation, member, property(refuse))
-    summary = experiments.run_task(experiments.Task.of(un, small_world, 3, DAYS))
+    summary = execution.run_task(execution.Task.of(un, small_world, 3, DAYS))
     assert summary["requests"] > 0
 
 
 def test_what_a_briefing_worker_returns_pickles(un, small_world) -> None:
-    observed = briefing.observe(experiments.Task.of(un, small_world, 3, 200))
+    observed = brief.observe(execution.Task.of(un, small_world, 3, 200))
     again = pickle.loads(pickle.dumps(observed))
     assert same(again["summary"], observed["summary"])
     assert again["latency"].dtype == np.float32
@@ -121,10 +124,10 @@ def test_what_a_briefing_worker_returns_pickles(un, small_world) -> None:
 
 
 def test_every_metric_the_outputs_name_is_registered() -> None:
-    from sim import calibration
-    from sim.charts.outcomes import CAUSES
+    from sim.briefing.charts.outcomes import CAUSES
+    from sim.experiments import calibration
 
     named = [*report.RUN_TABLE, *report.COMPARE, *report.PAIRED, *report.ATTRIBUTED,
-             *briefing.BRIEF_METRICS, *briefing.ATTRIBUTED, *calibration.UNOBSERVED, *CAUSES]
+             *brief.BRIEF_METRICS, *brief.ATTRIBUTED, *calibration.UNOBSERVED, *CAUSES]
     for name in named:
         registry.metric(name)

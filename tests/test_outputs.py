@@ -21,8 +21,8 @@ from conftest import UN, world_data, write_toml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim import outputs
-from sim.inputs import InputError
+from sim.inputs.schema import InputError
+from sim.outputs import folders
 
 
 class Forker:
@@ -77,7 +77,7 @@ def snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
 def strays(parent: Path) -> list[str]:
     """What a finished coopsim leaves beside its folder: nothing."""
     return sorted(n for n in os.listdir(parent)
-                  if outputs.PARTIAL in n or outputs.OLD in n or n.endswith(outputs.LOCK))
+                  if folders.PARTIAL in n or folders.OLD in n or n.endswith(folders.LOCK))
 
 
 # --- whose folder it is -----------------------------------------------------------------------
@@ -85,9 +85,9 @@ def strays(parent: Path) -> list[str]:
 
 def test_a_new_folder_gets_a_marker_naming_every_file(tmp_path: Path) -> None:
     out = tmp_path / "a" / "b" / "res"
-    with outputs.claim(out, "run") as target, target.staging() as stage:
+    with folders.claim(out, "run") as target, target.staging() as stage:
         (stage / "x.csv").write_text("1\n")
-    marker = json.loads((out / outputs.MARKER).read_text())
+    marker = json.loads((out / folders.MARKER).read_text())
     assert marker["kind"] == "run" and marker["complete"] is True
     assert sorted(marker["files"]) == ["x.csv"]
     assert strays(out.parent) == []
@@ -96,7 +96,7 @@ def test_a_new_folder_gets_a_marker_naming_every_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("what", ["file", "folder", "symlink", "edited"])
 def test_a_folder_with_anything_of_the_users_is_refused(what: str, tmp_path: Path) -> None:
     out = tmp_path / "res"
-    with outputs.claim(out, "run") as target, target.staging() as stage:
+    with folders.claim(out, "run") as target, target.staging() as stage:
         (stage / "x.csv").write_text("1\n")
     if what == "file":
         (out / "notes.txt").write_text("mine")
@@ -108,9 +108,9 @@ def test_a_folder_with_anything_of_the_users_is_refused(what: str, tmp_path: Pat
         (out / "x.csv").write_text("my edit\n")
     before = snapshot(out)
     with pytest.raises(InputError, match="--out") as info:
-        outputs.check(out, "run")
+        folders.check(out, "run")
     assert "\n" not in str(info.value)
-    with pytest.raises(InputError), outputs.claim(out, "run"):
+    with pytest.raises(InputError), folders.claim(out, "run"):
         pytest.fail("claimed a folder holding the user's files")
     assert snapshot(out) == before
     assert strays(tmp_path) == []
@@ -122,7 +122,7 @@ def test_a_folder_coopsim_did_not_make_is_refused(kind: str, tmp_path: Path) -> 
     out.mkdir()
     (out / "draft.docx").write_bytes(b"\0\1")
     with pytest.raises(InputError, match="did not make"):
-        outputs.check(out, kind)
+        folders.check(out, kind)
 
 
 def test_a_file_the_root_and_the_current_folder_are_refused(tmp_path: Path,
@@ -134,19 +134,19 @@ def test_a_file_the_root_and_the_current_folder_are_refused(tmp_path: Path,
                       (Path("."), "current folder"), (tmp_path.parent, "current folder"),
                       (tmp_path / "f" / "sub", "not a folder")]:
         with pytest.raises(InputError, match=says):
-            outputs.check(out, "run")
+            folders.check(out, "run")
 
 
 def test_a_folder_of_another_command_is_refused(tmp_path: Path) -> None:
-    with outputs.claim(tmp_path / "res", "compare") as target:
+    with folders.claim(tmp_path / "res", "compare") as target:
         target.publish({"runs.csv": b"1\n"})
     with pytest.raises(InputError, match="'coopsim compare'"):
-        outputs.check(tmp_path / "res", "run")
+        folders.check(tmp_path / "res", "run")
 
 
 def test_an_empty_folder_may_be_used(tmp_path: Path) -> None:
     (tmp_path / "res").mkdir()
-    with outputs.claim(tmp_path / "res", "run") as target, target.staging() as stage:
+    with folders.claim(tmp_path / "res", "run") as target, target.staging() as stage:
         (stage / "x.csv").write_text("1\n")
     assert (tmp_path / "res" / "x.csv").read_text() == "1\n"
 
@@ -158,10 +158,10 @@ def test_an_empty_folder_may_be_used(tmp_path: Path) -> None:
 def test_a_second_writer_is_refused_while_the_first_holds_the_folder(kind: str,
                                                                      tmp_path: Path) -> None:
     out = tmp_path / "res"
-    with outputs.claim(out, kind), pytest.raises(InputError, match="another coopsim is"), \
-            outputs.claim(out, kind):
+    with folders.claim(out, kind), pytest.raises(InputError, match="another coopsim is"), \
+            folders.claim(out, kind):
         pytest.fail("two writers")
-    with outputs.claim(out, kind):  # released: the next one gets it
+    with folders.claim(out, kind):  # released: the next one gets it
         pass
     assert strays(tmp_path) == []
 
@@ -173,18 +173,18 @@ def test_publish_removes_the_manifest_before_the_tables_change(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch
                                                                ) -> None:
     out = tmp_path / "res"
-    with outputs.claim(out, "compare") as target:
+    with folders.claim(out, "compare") as target:
         target.publish({"runs.csv": b"old\n", "manifest.json": b'{"old": 1}'})
     seen = []
-    real = outputs.atomic_write
+    real = folders.atomic_write
 
     def spy(path: Path, data: bytes) -> None:
         if path.name == "runs.csv":
             seen.append(os.path.exists(out / "manifest.json"))
         real(path, data)
 
-    monkeypatch.setattr(outputs, "atomic_write", spy)
-    with outputs.claim(out, "compare") as target:
+    monkeypatch.setattr(folders, "atomic_write", spy)
+    with folders.claim(out, "compare") as target:
         target.publish({"runs.csv": b"new\n", "manifest.json": b'{"new": 1}'})
     assert seen == [False]
     assert (out / "manifest.json").read_bytes() == b'{"new": 1}'
@@ -192,7 +192,7 @@ def test_publish_removes_the_manifest_before_the_tables_change(tmp_path: Path,
 
 # --- symlinks are never followed --------------------------------------------------------------
 
-NAMES = ["res", ".res" + outputs.LOCK, "res/" + outputs.MARKER, "res/summary.csv",
+NAMES = ["res", ".res" + folders.LOCK, "res/" + folders.MARKER, "res/summary.csv",
          "res/manifest.json", "res/runs.csv", "res/shards", "res/shards/" + "0" * 20 + ".parquet"]
 
 
@@ -200,8 +200,8 @@ NAMES = ["res", ".res" + outputs.LOCK, "res/" + outputs.MARKER, "res/summary.csv
 def planted(draw: st.DrawFn) -> tuple[str, str, bool]:
     """(name, kind, whether a previous result exists) for a symlink to plant."""
     token = draw(st.text("0123456789abcdefXYZ_", min_size=1, max_size=12))
-    name = draw(st.sampled_from([*NAMES, f".res{outputs.PARTIAL}{token}",
-                                 f".res{outputs.OLD}{token}", f"res/.runs.csv{outputs.PARTIAL}"
+    name = draw(st.sampled_from([*NAMES, f".res{folders.PARTIAL}{token}",
+                                 f".res{folders.OLD}{token}", f"res/.runs.csv{folders.PARTIAL}"
                                  f"{token}", f"res/.{token}"]))
     return name, draw(st.sampled_from(["run", "compare"])), draw(st.booleans())
 
@@ -236,9 +236,9 @@ def test_a_planted_symlink_is_never_followed(case: tuple[str, str, bool], to_fol
 
 def write_some(out: Path, kind: str, data: bytes) -> None:
     """What a command does with its folder, through the same code."""
-    with outputs.claim(out, kind) as target:
-        if kind in outputs.KEPT:
-            outputs.atomic_write(target.shards / ("1" * 20 + ".parquet"), data)
+    with folders.claim(out, kind) as target:
+        if kind in folders.KEPT:
+            folders.atomic_write(target.shards / ("1" * 20 + ".parquet"), data)
             target.publish({"runs.csv": data, "manifest.json": b"{}"})
         else:
             with target.staging() as stage:
@@ -252,13 +252,13 @@ def test_the_next_run_restores_results_moved_aside_and_cleans_up(tmp_path: Path)
     out = tmp_path / "res"
     write_some(out, "run", b"previous\n")
     previous = snapshot(out)
-    aside = tmp_path / f".res{outputs.OLD}dead"
+    aside = tmp_path / f".res{folders.OLD}dead"
     os.rename(out, aside)  # a two-rename swap killed between its renames
-    stage = tmp_path / f".res{outputs.PARTIAL}dead"
+    stage = tmp_path / f".res{folders.PARTIAL}dead"
     stage.mkdir(mode=0o700)
-    outputs.atomic_write(stage / outputs.MARKER, outputs.Marker("run").dumps())
+    folders.atomic_write(stage / folders.MARKER, folders.Marker("run").dumps())
     (stage / "summary.csv").write_text("half")
-    with outputs.claim(out, "run") as target:
+    with folders.claim(out, "run") as target:
         assert snapshot(out) == previous
         assert any("restored" in n for n in target.notes)
     assert strays(tmp_path) == []
@@ -267,7 +267,7 @@ def test_the_next_run_restores_results_moved_aside_and_cleans_up(tmp_path: Path)
 def test_a_file_slipped_in_during_the_run_is_kept(tmp_path: Path) -> None:
     out = tmp_path / "res"
     write_some(out, "run", b"previous\n")
-    with outputs.claim(out, "run") as target:
+    with folders.claim(out, "run") as target:
         (out / "notes.txt").write_text("written while coopsim ran")
         with target.staging() as stage:
             (stage / "summary.csv").write_text("new\n")
@@ -287,7 +287,7 @@ def assert_old_or_new(out: Path, old: dict, new: dict) -> None:
     if out.exists():
         assert snapshot(out) in (old, new)
         return
-    aside = [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}{outputs.OLD}")]
+    aside = [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}{folders.OLD}")]
     assert [snapshot(p) for p in aside] == [old]
 
 
@@ -338,7 +338,7 @@ def manifest_describes_its_tables(out: Path) -> None:
         return
     tables = json.loads((out / "manifest.json").read_text())["tables"]
     for name, digest in tables.items():
-        assert outputs.sha256(out / name) == digest, name
+        assert folders.sha256(out / name) == digest, name
 
 
 def test_an_experiment_killed_anywhere_resumes_to_the_same_bytes(tmp_path: Path,

@@ -13,7 +13,7 @@ import math
 import pytest
 from conftest import fixed, make_variant, make_world, set_value, variant_data, world_data
 
-from sim.runner import run_one
+from sim.experiments.runner import run_one
 
 STAFF, MEAN_REVIEW, RETENTION = 3, 1.0, 10.0
 LOAD = 2.4  # requests a day reaching the authority under test (utilisation 0.8)

@@ -7,9 +7,9 @@ import math
 import pandas as pd
 import pytest
 
-from sim import registry, report
-from sim.charts.style import value
-from sim.registry import Kind, UnknownMetric
+from sim.briefing.charts.style import value
+from sim.metrics import registry, report
+from sim.metrics.registry import Kind, UnknownMetric
 from sim.vocabulary import GROUND_NAMES, OUTCOME_NAMES, PROCEDURE_STAGES, STAGE_GROUPS, Stage
 
 

@@ -7,8 +7,8 @@ from dataclasses import fields
 import pandas as pd
 from conftest import make_variant, make_world, set_value, variant_data, world_data
 
-from sim.model import CooperationModel
-from sim.runner import run_one
+from sim.engine.model import CooperationModel
+from sim.experiments.runner import run_one
 from sim.vocabulary import Ground
 
 DAYS = 500

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 from conftest import make_variant, set_value, variant_data, world_data
 
-from sim.inputs import validate
-from sim.provisions import Variant
-from sim.routing import CompiledRegime, Route, Router
+from sim.engine.routing import CompiledRegime, Route, Router
+from sim.inputs.provisions import Variant
+from sim.inputs.schema import validate
+from sim.inputs.world import FallbackRegime
 from sim.vocabulary import DualCriminality, EmergencyRoute, Ground, Offence, Outcome, ground_mask
-from sim.world import FallbackRegime
 
 CONVENTION, SERIOUS, OTHER = (list(Offence).index(o) for o in Offence)  # UN scope: C and S
 PARTY = np.array([True, True, True, False, False])

@@ -11,8 +11,8 @@ from conftest import make_variant, make_world, set_value, variant_data, world_da
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.model import CooperationModel
-from sim.runner import run_one
+from sim.engine.model import CooperationModel
+from sim.experiments.runner import run_one
 from sim.vocabulary import GROUND_NAMES, GROUNDS, Ground, Offence, Outcome, Stage
 from sim.vocabulary import Result as R
 

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from conftest import ROOT, make_world, world_data, write_toml
 
-from sim import matrix
-from sim.provisions import NO_PROCEDURE, Regime, load_variant
-from sim.routing import CompiledRegime
-from sim.runner import run_one
-from sim.sources import table
-from sim.world import NOT_IN_WORLD
+from sim.engine.routing import CompiledRegime
+from sim.experiments.runner import run_one
+from sim.inputs import matrix
+from sim.inputs.provisions import NO_PROCEDURE, Regime, load_variant
+from sim.inputs.sources import table
+from sim.inputs.world import NOT_IN_WORLD
 
 SECTIONS = tuple(Regime.model_fields)
 MINIMAL = {

@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 from conftest import UN, make_world, set_value, variant_data, world_data, write_toml
 
-from sim import matrix
-from sim.cli import main, shipped
-from sim.inputs import InputError
-from sim.provisions import load_variant
-from sim.runner import run_one
+from sim import shipped
+from sim.cli import main
+from sim.experiments.runner import run_one
+from sim.inputs import matrix
+from sim.inputs.provisions import load_variant
+from sim.inputs.schema import InputError
 
 
 def child(tmp_path: Path, extends: str, name: str = "child", **provisions) -> Path:

@@ -6,8 +6,8 @@ import csv
 import io
 
 from sim.cli import main
-from sim.sources import table
-from sim.world import load_world
+from sim.inputs.sources import table
+from sim.inputs.world import load_world
 
 
 def test_every_default_figure_has_a_source() -> None:

@@ -1,0 +1,192 @@
+"""What drives the differences: the preservation period, and the clause groups of a gap."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim.briefing.charts.style import (
+    INK,
+    MUTED_INK,
+    Style,
+    blank,
+    empty_chart,
+    figure,
+    finish,
+    house,
+    percent,
+)
+from sim.metrics import registry
+from sim.metrics.registry import Kind
+
+NONE = "none"
+GAIN_THRESHOLD = 0.01  # a period 'covers' the process once longer ones gain under a point
+UP, DOWN, TOTAL = "#CC6677", "#44AA99", "#8C8C8C"
+
+
+def loss_vs_preservation(sweep: pd.DataFrame, marks: Mapping[str, list[str]], style: Style,
+                         variant: str, note: str = "") -> Figure:
+    """Data loss against the preservation period (mean and 10-90% band over replications),
+    with the periods the texts set marked on the curve.
+
+    ``sweep`` has a row per point and replication: ``period`` (days as text, or 'none'),
+    ``days`` (NaN for none) and ``data_loss``.
+    """
+    measured = sweep.dropna(subset=["data_loss"])  # NaN: no request decided at that point
+    curve = measured[measured["period"] != NONE].groupby("days")["data_loss"]
+    x = np.array(sorted(curve.groups))
+    if not len(x):
+        return _no_sweep(style, variant, note)
+    mean, p10, p90 = (curve.mean().loc[x], curve.quantile(0.1).loc[x], curve.quantile(0.9).loc[x])
+    none = measured.loc[measured["period"] == NONE, "data_loss"]
+    with house():
+        fig = figure()
+        ax = fig.add_subplot()
+        colour = style.colour(variant)
+        ax.fill_between(x, p10, p90, color=colour, alpha=0.18, lw=0)
+        ax.plot(x, mean, color=colour, lw=2.6, marker="o", ms=5)
+        if len(none):
+            ax.errorbar([0], [none.mean()], yerr=[[none.mean() - none.quantile(0.1)],
+                                                  [none.quantile(0.9) - none.mean()]],
+                        fmt="s", color=MUTED_INK, ms=8, capsize=4)
+        placed = sorted(marks.items(), key=lambda kv: _days(kv[0]))
+        at = [_days(p) for p, _ in placed]
+        for i, (period, who) in enumerate(placed):
+            px = at[i]
+            py = none.mean() if period == NONE else float(np.interp(px, x, mean))
+            if np.isnan(py):
+                continue
+            near_next = i + 1 < len(at) and at[i + 1] - px < 60
+            near_prev = i > 0 and px - at[i - 1] < 60
+            ha = "right" if near_next and not near_prev else ("left" if near_prev else "center")
+            if period == NONE:  # beside its marker, clear of the curve's labels
+                ax.text(px + 10, py, "\n".join(who), ha="left", va="center", fontsize=9.5,
+                        color=INK)
+                continue
+            ax.annotate("\n".join(who), (px, py), xytext=(px, 0.97),
+                        textcoords=("data", "axes fraction"), ha=ha, va="top", fontsize=9.5,
+                        color=INK, arrowprops={"arrowstyle": "-", "color": MUTED_INK,
+                                               "lw": 0.8, "ls": ":", "shrinkA": 2})
+        ax.set_xticks([0, *x], ["none", *(f"{d:g}" for d in x)])
+        ax.set_xlim(-15, x.max() + 20)
+        ax.set_ylim(0, max(float(p90.max()), float(none.max()) if len(none) else 0) * 1.75
+                    or 0.05)  # no loss anywhere: a scale of a few points
+        ax.yaxis.set_major_formatter(lambda y, _: percent(y))
+        ax.set_xlabel("preservation period the treaty guarantees (days); 'none': no preservation "
+                      "clause")
+        ax.set_ylabel("data loss (% of decided requests)")
+        ax.grid(True, axis="y")
+        fig.subplots_adjust(left=0.09, right=0.97, bottom=0.16)
+        return finish(fig, _sweep_title(mean, none), f"Data loss under the "
+                      f"{style.label(variant)} text with only its preservation period changed "
+                      "(same cases at every point); band: 10-90% of replications. Labels: the "
+                      "texts that set each period.", style, note)
+
+
+def _sweep_title(mean: pd.Series, none: pd.Series) -> str:
+    """The period beyond which longer ones gain less than a point (``mean``: loss by period,
+    ``none``: loss without preservation, by replication)."""
+    longest = float(mean.iloc[-1])
+    enough = next(d for d, m in mean.items() if m - longest < GAIN_THRESHOLD)
+    levels = [*mean, *([none.mean()] if len(none) else [])]
+    if max(levels) - min(levels) < GAIN_THRESHOLD:  # e.g. a horizon too short to tell
+        return (f"The preservation period changes data loss by less than a point: about "
+                f"{percent(float(mean.mean()))} at every period")
+    start = f"from {percent(none.mean())} without preservation " if len(none) else ""
+    return (f"Preservation cuts data loss {start}to {percent(float(mean.loc[enough]))} at "
+            f"{enough:g} days; longer periods gain less than a point")
+
+
+def _no_sweep(style: Style, variant: str, note: str) -> Figure:
+    """The sweep chart of runs in which no request was decided at any period."""
+    return empty_chart(style, ("preservation period the treaty guarantees (days)",
+                               "data loss (% of decided requests)"),
+                       "the effect of the preservation period cannot be measured yet",
+                       f"Data loss under the {style.label(variant)} text with only its "
+                       "preservation period changed.", note)
+
+
+def _days(period: str) -> float:
+    return 0.0 if period == NONE else float(period)
+
+
+def attribution_waterfall(attribution: pd.DataFrame, start: float, a: str, b: str,
+                          style: Style, metric: str = "data_loss", note: str = "") -> Figure:
+    """From variant ``a``'s level to ``b``'s: each clause group's Shapley contribution.
+
+    ``attribution`` has a row per clause group and a ``total`` row; ``start`` is ``a``'s
+    mean of ``metric``. Groups in which the texts agree contribute exactly zero and are left
+    out.
+    """
+    rows = attribution[(attribution["group"] != "total") & (attribution[metric].abs() > 1e-12)]
+    rows = rows.reindex(rows[metric].abs().sort_values(ascending=False).index)
+    total = float(attribution.loc[attribution["group"] == "total", metric].iloc[0])
+    if not (np.isfinite(start) and np.isfinite(total)):
+        return _no_gap(style, a, b, metric, note)
+    share = registry.metric(metric).kind is Kind.SHARE  # else days
+    fmt = (lambda v: f"{100 * v:+.1f} pts") if share else (lambda v: f"{v:+.0f} d")
+    level = (lambda v: percent(v, 1)) if share else (lambda v: f"{v:.0f} d")
+    with house():
+        fig = figure()
+        ax = fig.add_subplot()
+        labels = [style.label(a)]
+        ax.bar(0, start, color=style.colour(a), width=0.62)
+        ax.text(0, start, level(start), ha="center", va="bottom", fontsize=11.5)
+        running = start
+        for i, (group, v) in enumerate(zip(rows["group"], rows[metric], strict=True), 1):
+            ax.bar(i, v, bottom=running, color=UP if v > 0 else DOWN, width=0.62)
+            ax.text(i, max(running, running + v), fmt(v), ha="center", va="bottom", fontsize=11.5)
+            ax.plot([i - 1.31, i + 0.31], [running, running], color=MUTED_INK, lw=0.8, ls=":")
+            running += v
+            labels.append(group)
+        end = len(labels)
+        ax.bar(end, start + total, color=style.colour(b), width=0.62)
+        ax.text(end, start + total, level(start + total), ha="center", va="bottom",
+                fontsize=11.5)
+        labels.append(style.label(b))
+        ax.set_xticks(range(len(labels)), [_wrap(t) for t in labels], fontsize=11)
+        ax.set_ylim(0, max(start, start + total, running) * 1.18 or 0.05)
+        if share:
+            ax.yaxis.set_major_formatter(lambda y, _: percent(y))
+            ax.set_ylabel("data loss (% of decided requests)")
+        else:
+            ax.set_ylabel("median days to evidence")
+        fig.subplots_adjust(left=0.09, right=0.97, bottom=0.2)
+        gap = f"{100 * abs(total):.1f}-point" if share else f"{abs(total):.0f}-day"
+        if len(rows) and total:
+            top = rows.iloc[0]
+            title = (f"{percent(top[metric] / total)} of the {gap} gap between "
+                     f"{style.label(a)} and {style.label(b)} comes from the {top['group']} "
+                     "clauses")
+        else:
+            title = f"{style.label(a)} and {style.label(b)} agree on every clause group"
+        return finish(fig, title, "Shapley contribution of each clause group: every mix of the "
+                      "two texts runs on the same cases, so the contributions add up exactly to "
+                      "the gap. Clause groups in which the texts agree contribute nothing and "
+                      "are not shown.", style, note)
+
+
+def _no_gap(style: Style, a: str, b: str, metric: str, note: str) -> Figure:
+    """The waterfall of runs in which the two texts decided (or obtained) nothing."""
+    with house():
+        fig = figure()
+        ax = fig.add_subplot()
+        ax.set_xticks([0, 1], [_wrap(style.label(a)), _wrap(style.label(b))], fontsize=11)
+        ax.set_xlim(-0.6, 1.6)
+        fig.subplots_adjust(left=0.09, right=0.97, bottom=0.2)
+        ax.set_yticks([])
+        ax.set_ylabel("data loss (% of decided requests)"
+                      if registry.metric(metric).kind is Kind.SHARE else "median days to evidence")
+        blank(ax, "Too few requests decided within the horizon to compare the two texts")
+        return finish(fig, f"The gap between {style.label(a)} and {style.label(b)} cannot be "
+                      "measured yet: too few requests are decided within the horizon",
+                      "Shapley contribution of each clause group to the gap between the two "
+                      "texts.", style, note)
+
+
+def _wrap(text: str, width: int = 14) -> str:
+    return textwrap.fill(text, width)

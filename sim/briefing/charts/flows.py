@@ -1,0 +1,263 @@
+"""Where requests go: the flow from route to outcome, queues over time, loss by region."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import PathPatch
+from matplotlib.path import Path
+from matplotlib.transforms import Affine2D
+
+from sim.briefing.charts.style import (
+    INK,
+    MUTED,
+    MUTED_INK,
+    NOTHING_DECIDED,
+    Style,
+    blank,
+    empty_chart,
+    figure,
+    finish,
+    house,
+    percent,
+)
+from sim.vocabulary import (
+    OTHER_STATES,
+    OUTCOME_LABELS,
+    OUTCOME_NAMES,
+    PATHS,
+    REGIME_LABELS,
+    Outcome,
+)
+
+OUTCOME_COLOURS = {
+    Outcome.OBTAINED: "#117733", Outcome.LOST_BEFORE_PRESERVATION: "#CC6677",
+    Outcome.LOST_AFTER_LAPSE: "#882255", Outcome.REFUSED: "#DDCC77",
+    Outcome.NEVER_EXISTED: "#B4B4B4", Outcome.OUT_OF_SCOPE: "#8C8C8C",
+    Outcome.NO_CHANNEL: "#5F5F5F", Outcome.PENDING: "#DDDDDD",
+}
+OUTCOMES = {  # outcome name -> (label, colour), in the chart's order
+    OUTCOME_NAMES[o]: (OUTCOME_LABELS[o], colour) for o, colour in OUTCOME_COLOURS.items()}
+REGIMES = tuple(REGIME_LABELS.values())
+GAP = 0.025  # vertical space between nodes, as a share of the column
+
+
+def request_flow(flow: pd.DataFrame, style: Style, variant: str, per: float = 1.0,
+                 unit: str = "requests", note: str = "") -> Figure:
+    """Alluvial (Sankey-style) diagram: route -> preservation path -> outcome, with counts.
+
+    ``flow`` has columns regime, path, outcome, requests (one variant); counts are divided by
+    ``per`` (e.g. replications, to show a yearly figure) and labelled with ``unit``.
+    """
+    f = flow.groupby(["regime", "path", "outcome"], as_index=False)["requests"].sum()
+    f["requests"] = f["requests"] / per
+    total = float(f["requests"].sum())
+    if not total:
+        return _no_requests(style, variant, note)
+    columns = [
+        [r for r in REGIMES if r in set(f["regime"])],
+        [p for p in PATHS if p in set(f["path"])],
+        [o for o in OUTCOMES if o in set(f["outcome"])],
+    ]
+    keys = ("regime", "path", "outcome")
+    with house():
+        fig = figure()
+        ax = fig.add_subplot()
+        fig.subplots_adjust(left=0.02, right=0.98, bottom=0.08)
+        ax.set_axis_off()
+        xs, width = (0.17, 0.44, 0.7), 0.022
+        boxes: list[dict[str, tuple[float, float]]] = []
+        for col, (key, nodes) in enumerate(zip(keys, columns, strict=True)):
+            sizes = f.groupby(key)["requests"].sum()
+            scale = (1 - GAP * (len(nodes) - 1)) / total
+            y, spans = 1.0, {}
+            for n in nodes:
+                h = sizes[n] * scale
+                spans[n] = (y - h, y)
+                colour = OUTCOMES[n][1] if col == 2 else (MUTED[0] if col == 0 else MUTED_INK)
+                ax.add_patch(PathPatch(Path.unit_rectangle().transformed(
+                    _box(xs[col], y - h, width, h)), color=colour, lw=0))
+                name = OUTCOMES[n][0] if col == 2 else n
+                left = col == 0
+                ax.text(xs[col] - 0.008 if left else xs[col] + width + 0.008, y - h / 2,
+                        f"{name}  {sizes[n]:,.0f}", va="center", ha="right" if left else "left",
+                        fontsize=10.5, color=INK,
+                        bbox={"facecolor": "white", "alpha": 0.8, "lw": 0, "pad": 1.5}
+                        if col == 1 else None)
+                y -= h + GAP
+            boxes.append(spans)
+        for col in (0, 1):
+            a, b = keys[col], keys[col + 1]
+            links = f.groupby([a, b], as_index=False)["requests"].sum()
+            scale = (1 - GAP * (len(columns[col]) - 1)) / total
+            scale_b = (1 - GAP * (len(columns[col + 1]) - 1)) / total
+            out_top = {n: boxes[col][n][1] for n in columns[col]}
+            in_top = {n: boxes[col + 1][n][1] for n in columns[col + 1]}
+            for src in columns[col]:
+                for dst in columns[col + 1]:
+                    row = links[(links[a] == src) & (links[b] == dst)]
+                    if row.empty:
+                        continue
+                    v = float(row["requests"].iloc[0])
+                    h0, h1 = v * scale, v * scale_b
+                    y0, y1 = out_top[src], in_top[dst]
+                    out_top[src] -= h0
+                    in_top[dst] -= h1
+                    colour = OUTCOMES[dst][1] if col == 1 else MUTED_INK
+                    ax.add_patch(_band(xs[col] + width, y0, h0, xs[col + 1], y1, h1, colour))
+        ax.set_xlim(0, 1.0)
+        ax.set_ylim(-0.02, 1.02)
+        for x, head, ha in zip((xs[0] + width, xs[1], xs[2]), ("MLA route", "preservation",
+                                                               "outcome"),
+                               ("right", "left", "left"), strict=True):
+            ax.text(x, 1.05, head, fontsize=12, weight="bold", color=INK, ha=ha)
+        got = f.loc[f["outcome"] == "obtained", "requests"].sum() / total
+        lost = f.loc[f["outcome"].isin(["lost_before_preservation", "lost_after_lapse"]),
+                     "requests"].sum() / total
+        title = (f"Under {style.label(variant)}, {percent(got)} of requests end with evidence "
+                 f"and {percent(lost)} lose it to deletion")
+        if set(f["outcome"]) == {"pending"}:
+            title = f"{NOTHING_DECIDED} under {style.label(variant)}: every request is pending"
+        return finish(fig, title, f"Requests from their route (the treaty, a bilateral treaty or "
+                      f"letters rogatory) through preservation to their outcome; numbers are "
+                      f"{unit}.", style, note)
+
+
+def _no_requests(style: Style, variant: str, note: str) -> Figure:
+    """The flow chart of a run in which no request arose before the horizon."""
+    with house():
+        fig = figure()
+        ax = fig.add_subplot()
+        ax.set_axis_off()
+        blank(ax, "No requests arose within the horizon")
+        return finish(fig, f"No requests arose under {style.label(variant)} within the "
+                      "horizon", "Requests from their route through preservation to their "
+                      "outcome.", style, note)
+
+
+def _box(x: float, y: float, w: float, h: float) -> Affine2D:
+    return Affine2D().scale(w, h).translate(x, y)
+
+
+def _band(x0: float, y0: float, h0: float, x1: float, y1: float, h1: float,
+          colour: str) -> PathPatch:
+    """A ribbon from the span (y0 - h0, y0) at x0 to (y1 - h1, y1) at x1, with curved edges."""
+    mid = (x0 + x1) / 2
+    verts = [(x0, y0), (mid, y0), (mid, y1), (x1, y1), (x1, y1 - h1), (mid, y1 - h1),
+             (mid, y0 - h0), (x0, y0 - h0), (x0, y0)]
+    codes = [Path.MOVETO, Path.CURVE4, Path.CURVE4, Path.CURVE4, Path.LINETO, Path.CURVE4,
+             Path.CURVE4, Path.CURVE4, Path.CLOSEPOLY]
+    return PathPatch(Path(verts, codes), facecolor=colour, alpha=0.45, lw=0)
+
+
+def backlog_over_time(backlog: pd.DataFrame, style: Style, variant: str, top: int = 5,
+                      per: float = 1.0, note: str = "") -> Figure:
+    """Files waiting or under review at the busiest central authorities, week by week.
+
+    ``backlog`` has columns state, week, mean, p10, p90 for one variant; values are divided
+    by ``per`` (e.g. a world scale, to show full-world equivalents).
+    """
+    b = backlog.copy()
+    b[["mean", "p10", "p90"]] = b[["mean", "p10", "p90"]] / per
+    peaks = b[b["state"] != OTHER_STATES].groupby("state")["mean"].max()
+    states = list(peaks.sort_values(ascending=False).index[:top])
+    colours = dict(zip(states, MUTED, strict=False))
+    with house():
+        fig = figure()
+        ax = fig.add_subplot()
+        for s in [*states, OTHER_STATES]:
+            d = b[b["state"] == s].sort_values("week")
+            if d.empty:
+                continue
+            years = d["week"] * 7 / 365.25
+            colour = colours.get(s, MUTED_INK)
+            ax.fill_between(years, d["p10"], d["p90"], color=colour, alpha=0.15, lw=0)
+            ax.plot(years, d["mean"], color=colour, lw=2.2,
+                    ls="--" if s == OTHER_STATES else "-",
+                    label=s if s != OTHER_STATES else "all other States together")
+        ax.set_xlabel("years since the first request")
+        ax.set_ylabel("files waiting or under review")
+        ax.yaxis.set_major_formatter(lambda y, _: f"{y:,.0f}")
+        ax.set_ylim(bottom=0)
+        if b["week"].max() < 1:  # a horizon of a week or less: one point per State
+            ax.set_xlim(0, 0.1)
+        ax.grid(True, axis="y")
+        ax.legend(loc="upper right")
+        fig.subplots_adjust(left=0.1, right=0.97, bottom=0.16)
+        if not b["mean"].max() > 0:
+            ax.set_ylim(0, 10)
+            blank(ax, "No files waiting at any central authority")
+        return finish(fig, _backlog_title(b, states), "Files waiting or under review at the "
+                      f"busiest central authorities under {style.label(variant)}: mean over "
+                      "replications with the 10-90% band.", style, note)
+
+
+def _backlog_title(b: pd.DataFrame, states: list[str]) -> str:
+    """The longest queue (``states``: the busiest named States first)."""
+    first = b[b["state"] == states[0]] if states else b.iloc[:0]
+    if len(first) and first["mean"].max() > 0:
+        peak = first.loc[first["mean"].idxmax()]
+        files = float(peak["mean"])
+        about = round(files, -2) if files >= 1000 else round(files, -1 if files >= 100 else 0)
+        return (f"The central authority of {states[0]} carries the longest queue: about "
+                f"{about:,.0f} files at its peak, {peak['week'] * 7 / 30.44:.0f} months in")
+    if b["mean"].max() > 0:
+        return (f"Only the other States' central authorities hold files: up to "
+                f"{b['mean'].max():,.0f} together")
+    return "No central authority builds a queue within the horizon"
+
+
+def loss_by_region(regions: pd.DataFrame, style: Style, variant: str, note: str = "") -> Figure:
+    """Data loss by requesting region (rows) and requested region (columns): a heat map.
+
+    ``regions`` has columns requesting, requested, lost, decided for one variant.
+    """
+    lost = regions.pivot_table(index="requesting", columns="requested", values="lost",
+                               aggfunc="sum", fill_value=0)
+    decided = regions.pivot_table(index="requesting", columns="requested", values="decided",
+                                  aggfunc="sum", fill_value=0)
+    share = lost / decided.where(decided > 0)
+    by_requested = lost.sum() / decided.sum()
+    by_requesting = lost.sum(axis=1) / decided.sum(axis=1)
+    m = share.to_numpy(dtype=float)
+    if not np.isfinite(m).any():
+        return _no_region(style, variant, note)
+    with house():
+        fig = figure()
+        ax = fig.add_subplot()
+        hi, lo = float(np.nanmax(m)), max(0.0, float(np.nanmin(m)) - 0.05)
+        image = ax.imshow(m, cmap="Reds", vmin=lo, vmax=hi, aspect="auto")
+        for (i, j), v in np.ndenumerate(m):
+            if np.isfinite(v):
+                ax.text(j, i, percent(v), ha="center", va="center", fontsize=11.5,
+                        color="white" if v > lo + 0.6 * (hi - lo) else INK)
+        bar = fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02)
+        bar.ax.yaxis.set_major_formatter(lambda y, _: percent(y))
+        bar.set_label("data loss (colour scale starts at the lowest cell minus 5 points)",
+                      fontsize=10)
+        ax.set_xticks(range(share.shape[1]),
+                      [f"{c}\n({percent(by_requested[c])})" for c in share.columns])
+        ax.set_yticks(range(share.shape[0]),
+                      [f"{r} ({percent(by_requesting[r])})" for r in share.index])
+        ax.set_xlabel("region of the requested State, where the data are held (overall loss)")
+        ax.set_ylabel("region of the requesting State")
+        ax.spines[:].set_visible(False)
+        fig.subplots_adjust(left=0.2, right=0.9, bottom=0.22)
+        worst = by_requested.idxmax()
+        loser = by_requesting.idxmax()
+        title = (f"Evidence held in {worst} is lost most often ({percent(by_requested[worst])}); "
+                 f"States in {loser} lose the most overall ({percent(by_requesting[loser])})"
+                 if by_requested[worst] > 0 else
+                 "No evidence is lost to deletion in any region within the horizon")
+        return finish(fig, title, f"Data loss under {style.label(variant)} by where the request "
+                      "comes from and where the data are held (M49 regions).", style, note)
+
+
+def _no_region(style: Style, variant: str, note: str) -> Figure:
+    """The loss-by-region chart of a run in which no request was decided."""
+    return empty_chart(style, ("region of the requested State, where the data are held "
+                               "(overall loss)", "region of the requesting State"),
+                       "no region's data loss can be measured yet",
+                       f"Data loss under {style.label(variant)} by where the request comes "
+                       "from and where the data are held (M49 regions).", note)

@@ -1,0 +1,229 @@
+"""What each variant achieves: data loss, its causes, refusals by ground, time to evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim.briefing.charts.style import (
+    INK,
+    NOTHING_DECIDED,
+    Style,
+    blank,
+    figure,
+    finish,
+    house,
+    names,
+    percent,
+)
+from sim.metrics.registry import metric, section
+
+MLA_MONTH_DAYS = 365.25 / 12
+PUBLISHED_MLA_MONTHS = 10  # calibration §1: MLA requests to the US take about 10 months
+NOTHING_OBTAINED = "No evidence obtained within the horizon"
+CAUSES = {  # metric -> (label, colour)
+    m: (metric(m).short, colour) for m, colour in (
+        ("loss_before_preservation", "#CC6677"), ("loss_after_lapse", "#882255"),
+        ("refusal_rate", "#DDCC77"), ("not_routed", "#B4B4B4"))}
+
+
+def _metric(stats: pd.DataFrame, metric: str) -> pd.DataFrame:
+    return stats[stats["metric"] == metric].set_index("variant")
+
+
+def _order(stats: pd.DataFrame) -> list[str]:
+    """Variants from least to most data loss (the order of every bar chart)."""
+    return list(_metric(stats, "data_loss")["mean"].sort_values().index)
+
+
+def _tick_labels(ax, order: list[str], style: Style) -> None:
+    ax.set_yticks(range(len(order)), [
+        style.label(n) + (" (reference)" if n == style.reference else "") for n in order])
+    for tick, n in zip(ax.get_yticklabels(), order, strict=True):
+        if n == style.reference:
+            tick.set_fontweight("bold")
+            tick.set_color(INK)
+
+
+def loss_by_variant(stats: pd.DataFrame, style: Style, note: str = "") -> Figure:
+    """Data loss per variant: bars with their 10-90% band, sorted, reference marked."""
+    d = _metric(stats, "data_loss").loc[_order(stats)]
+    known = d[d["mean"].notna()]  # a variant none of whose requests was decided has no loss
+    with house():
+        fig = figure()
+        ax = fig.add_subplot()
+        y = np.arange(len(d))
+        ax.barh(y, d["mean"].fillna(0), color=[style.colour(n) for n in d.index], height=0.68)
+        ax.errorbar(d["mean"], y, xerr=[d["mean"] - d["p10"], d["p90"] - d["mean"]], fmt="none",
+                    ecolor=INK, elinewidth=1.2, capsize=3)
+        for yi, (mean, hi) in enumerate(zip(d["mean"], d["p90"], strict=True)):
+            if len(known):  # 'n/a' beside a variant that decided nothing
+                ax.text(hi + 0.006 if np.isfinite(hi) else 0.006, yi, percent(mean, 1),
+                        va="center", fontsize=11.5, color=INK)
+        if style.reference in known.index:
+            ax.axvline(d.loc[style.reference, "mean"], color=INK, lw=1, ls=":", zorder=0)
+        _tick_labels(ax, list(d.index), style)
+        ax.invert_yaxis()
+        ax.set_xlim(0, float(known["p90"].max()) * 1.15 + 0.02 if len(known) else 1)
+        ax.xaxis.set_major_formatter(lambda x, _: percent(x))
+        ax.set_xlabel("data loss: evidence deleted before it was preserved or produced "
+                      "(% of decided requests)")
+        fig.subplots_adjust(left=0.28, right=0.97, bottom=0.16)
+        title = _loss_title(known, style) if len(known) else (
+            f"{NOTHING_DECIDED}: no text's data loss can be measured yet")
+        if not len(known):
+            blank(ax)
+        return finish(fig, title, "Share of decided requests whose data the provider deleted "
+                      "before they were preserved or produced. Bars: mean over replications; "
+                      "lines: 10-90% of replications; dotted: the reference; grey: reference "
+                      "texts that are not drafts.", style, note)
+
+
+def _loss_title(d: pd.DataFrame, style: Style) -> str:
+    """Which drafts lose the least and the most evidence (``d``: data loss by variant)."""
+    drafts = [n for n in d.index if not style.is_reference_text(n)] or list(d.index)
+    if len(d) == 1:  # the others decided nothing within the horizon
+        return (f"Only {style.label(d.index[0])} has requests decided within the horizon; "
+                f"it loses {percent(d['mean'].iloc[0])} of them")
+    best, worst = d.loc[drafts, "mean"].min(), d.loc[drafts, "mean"].max()
+    lowest = [style.label(n) for n in drafts if np.isclose(d.loc[n, "mean"], best)]
+    highest = [style.label(n) for n in drafts if np.isclose(d.loc[n, "mean"], worst)]
+    among = "Among the drafts, " if len(drafts) < len(d) else ""
+    return (f"{among}{names(lowest)} {'loses' if len(lowest) == 1 else 'lose'} the least "
+            f"evidence ({percent(best)}); {names(highest)} the most ({percent(worst)})")
+
+
+def loss_by_cause(stats: pd.DataFrame, style: Style, note: str = "") -> Figure:
+    """Why requests end without evidence, per variant: stacked shares by cause."""
+    order = _order(stats)
+    values = {m: _metric(stats, m)["mean"].reindex(order).fillna(0) for m in
+              ("loss_before_preservation", "loss_after_lapse", "refusal_rate", "out_of_scope",
+               "no_channel")}
+    values["not_routed"] = values.pop("out_of_scope") + values.pop("no_channel")
+    with house():
+        fig = figure()
+        ax = fig.add_subplot()
+        left = np.zeros(len(order))
+        for metric, (label, colour) in CAUSES.items():
+            ax.barh(range(len(order)), values[metric], left=left, color=colour, height=0.68,
+                    label=label)
+            left += values[metric].to_numpy()
+        _tick_labels(ax, order, style)
+        ax.invert_yaxis()
+        ax.xaxis.set_major_formatter(lambda x, _: percent(x))
+        ax.set_xlabel("requests ending without evidence, by cause (% of decided requests)")
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
+        fig.subplots_adjust(left=0.28, right=0.75, bottom=0.16)
+        before = values["loss_before_preservation"].sum()
+        lost = before + values["loss_after_lapse"].sum()
+        share = before / lost if lost else 0.0
+        title = (f"{percent(share)} of the evidence lost is deleted before anyone preserves it"
+                 if share >= 0.5 else
+                 f"{percent(1 - share)} of the evidence lost is deleted after preservation lapses")
+        if not _metric(stats, "data_loss")["mean"].notna().any():
+            title = f"{NOTHING_DECIDED}: no cause of loss to show yet"
+            ax.set_xlim(0, 1)
+            blank(ax)
+        elif not lost:
+            title = "No evidence is lost to deletion within the horizon"
+        return finish(fig, title, "Requests that end without evidence, by cause; deletion "
+                      "before preservation and after a lapse together make the data loss of "
+                      "the previous chart.", style, note)
+
+
+def refusals_by_ground(runs: pd.DataFrame, style: Style, note: str = "") -> Figure:
+    """Refusals per 1,000 decided requests, by variant and ground (a heat map)."""
+    grounds = [m for m in section("ground") if m.name in runs]
+    totals = runs.groupby("variant")[[m.name for m in grounds] + ["decided"]].sum()
+    rate = totals[[m.name for m in grounds]].div(totals["decided"], axis=0) * 1000
+    rate.columns = [m.short for m in grounds]
+    rate = rate.loc[:, rate.max() > 0]
+    rate = rate[rate.sum().sort_values(ascending=False).index]
+    order = list(rate.sum(axis=1).sort_values().index)
+    rate = rate.loc[order]
+    with house():
+        fig = figure()
+        ax = fig.add_subplot()
+        top = float(np.nanmax(rate.to_numpy())) if rate.size else 1.0
+        if rate.size:
+            ax.imshow(rate.to_numpy(), cmap="Blues", vmin=0, vmax=top or 1, aspect="auto")
+        else:  # no refusal at all: an empty grid with the variants' names
+            ax.set_ylim(len(order) - 0.5, -0.5)
+        for (i, j), v in np.ndenumerate(rate.to_numpy()):
+            if v > 0:
+                ax.text(j, i, f"{v:.1f}" if v < 10 else f"{v:.0f}", ha="center", va="center",
+                        fontsize=10, color="white" if v > 0.6 * top else INK)
+        ax.set_xticks(range(rate.shape[1]), list(rate.columns), rotation=30, ha="right")
+        _tick_labels(ax, order, style)
+        ax.spines[:].set_visible(False)
+        fig.subplots_adjust(left=0.3, right=0.97, bottom=0.27)
+        per_variant = rate.sum(axis=1, min_count=1)  # NaN: the variant decided nothing
+        if not totals["decided"].sum():
+            title = f"{NOTHING_DECIDED}: no refusal to show yet"
+            blank(ax)
+        elif rate.size:
+            common = rate.columns[0]
+            title = (f"Refusals range from {per_variant.min():.0f} to {per_variant.max():.0f} "
+                     f"per 1,000 requests across the texts; '{common}' is the commonest ground")
+        else:
+            title = "No variant refuses any request"
+            blank(ax, "No refusals within the horizon")
+        return finish(fig, title, "Refusals per 1,000 decided requests, by the ground the "
+                      "requested State invoked (including refusals under the bilateral treaty "
+                      "or letters rogatory where the text does not reach).", style, note)
+
+
+def latency_cdf(latency: Mapping[str, np.ndarray], style: Style, note: str = "") -> Figure:
+    """Empirical CDFs of days to evidence, per variant, on a log scale, with the published
+    ~10-month MLA average as a reference line."""
+    medians = {n: float(np.median(x)) for n, x in latency.items() if len(x)}
+    order = sorted(medians, key=medians.get)
+    with house():
+        fig = figure()
+        ax = fig.add_subplot()
+        for n in order:
+            x = np.sort(latency[n])
+            y = np.arange(1, x.size + 1) / x.size
+            x, y = np.r_[x[0], x], np.r_[0.0, y]  # rise from 0 at the first: one sample shows
+            ax.step(x, y, where="post", color=style.colour(n),
+                    lw=2.6 if n == style.reference else 1.6,
+                    ls="--" if style.is_reference_text(n) else "-",
+                    label=f"{style.label(n)}: median {medians[n]:.0f} d")
+        months = PUBLISHED_MLA_MONTHS * MLA_MONTH_DAYS
+        ax.axvline(months, color=INK, lw=1, ls=":")
+        ax.text(months * 1.04, 0.04, "published average for MLA\nto the US: about 10 months",
+                fontsize=10.5, color=INK, va="bottom")
+        ax.set_xscale("log")
+        if order:
+            ax.set_xlim(left=max(0.1, min(float(np.min(latency[n])) for n in order) * 0.8))
+            ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9.5)
+        else:  # nothing obtained: the axes span a day to the published average and beyond
+            ax.set_xlim(1, 4 * months)
+            blank(ax, NOTHING_OBTAINED)
+        ax.xaxis.set_major_formatter(lambda x, _: f"{x:g}")
+        ax.set_ylim(0, 1)
+        ax.yaxis.set_major_formatter(lambda y, _: percent(y))
+        ax.set_xlabel("days from the need for evidence to its arrival (log scale)")
+        ax.set_ylabel("evidence obtained by then (%)")
+        ax.grid(True, which="major")
+        fig.subplots_adjust(left=0.08, right=0.63, bottom=0.16)
+        return finish(fig, _latency_title(medians, order, style), "Cumulative share of "
+                      "obtained evidence by days since the need arose; requests ending without "
+                      "evidence are not shown.", style, note)
+
+
+def _latency_title(medians: Mapping[str, float], order: list[str], style: Style) -> str:
+    """The fastest text's median, and the drafts' range (``order``: fastest first)."""
+    if not order:
+        return f"{NOTHING_OBTAINED}: time to evidence cannot be measured yet"
+    fast = order[0]
+    drafts = [n for n in order if not style.is_reference_text(n)]
+    title = f"Half the evidence arrives within {medians[fast]:.0f} days under {style.label(fast)}"
+    if drafts and drafts != [fast]:
+        lo, hi = medians[drafts[0]], medians[drafts[-1]]
+        title += f"; under the drafts it takes {lo:.0f} to {hi:.0f} days"
+    return title
+

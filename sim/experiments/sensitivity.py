@@ -1,0 +1,174 @@
+"""Which clause or assumption moves the outcome most: Sobol and Morris indices (SALib).
+
+The same code path samples the parameters, evaluates any model on the sample (the simulator,
+or a test function with known indices) and analyses the outputs.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self, Union, get_args, get_origin
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
+
+from sim.experiments.designs import GROUND_NAMES
+from sim.inputs.provisions import Variant
+from sim.inputs.schema import FieldProblem, Strict, read_toml, validate
+from sim.inputs.world import World
+from sim.limits import MAX_RUNS
+
+Method = Literal["sobol", "morris"]
+
+
+class Range(Strict):
+    bounds: tuple[float, float]
+    source: str | None = None  # why this range (a document, or "assumption: ...")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.bounds[0] < self.bounds[1]:
+            raise FieldProblem("bounds", "must be [low, high] with low < high")
+        return self
+
+
+class ParamsFile(Strict):
+    """A sensitivity study: uncertain parameters (dotted paths) and their ranges."""
+
+    params: dict[str, Range] = Field(min_length=1)
+    method: Method = "sobol"
+    samples: Annotated[int, Field(ge=4)] = 64
+
+    @model_validator(mode="after")
+    def _runs(self) -> Self:
+        """At most ``MAX_RUNS`` model runs: Saltelli N(2k + 2), Morris N(k + 1)."""
+        k = len(self.params)
+        per, formula = (2 * k + 2, "2k + 2") if self.method == "sobol" else (k + 1, "k + 1")
+        if self.samples * per > MAX_RUNS:
+            raise FieldProblem("samples", f"{self.method} with {k} parameter(s) runs samples x "
+                               f"({formula}) = {self.samples * per:,} models, at most "
+                               f"{MAX_RUNS:,}: samples must be at most {MAX_RUNS // per:,}")
+        return self
+
+    @model_validator(mode="after")
+    def _within_range(self) -> Self:
+        """Both bounds of a parameter lie in the range its path allows (``bounds = [0, 1e12]``
+        for a period would only fail once sampled)."""
+        for path, r in self.params.items():
+            if path.rsplit(".", 1)[-1] in GROUND_NAMES:
+                raise FieldProblem(f"params.{path}", "a listed ground is on or off: it has no "
+                                   "range to sample")
+            kind = _leaf_type(path)
+            for i, x in enumerate(r.bounds if kind is not None else ()):
+                try:  # sampled values of a count are rounded, as designs.apply rounds them
+                    TypeAdapter(kind).validate_python(round(x) if _bare(kind) is int else x,
+                                                      strict=True)
+                except ValidationError as e:
+                    message = e.errors()[0]["msg"].removeprefix("Value error, ")
+                    raise FieldProblem(f"params.{path}.bounds.{i}", f"{path}: {message}") \
+                        from None
+        return self
+
+
+def _leaf_type(path: str) -> Any:
+    """The type, with its bounds, of what ``designs.apply`` sets at a dotted path (a cited
+    provision's or a world figure's value, a distribution's parameter); None where the path
+    names nothing in the schema, or something within a list (a refusal ground)."""
+    world = path.startswith("world.")
+    kind: Any = World if world else Variant
+    for key in path.split(".")[1 if world else 0:]:
+        kind = _child(kind, key)
+        if kind is None:
+            return None
+    value = _cited_value(_bare(kind))
+    return kind if value is None else value
+
+
+def _cited_value(kind: Any) -> Any:
+    """The type of ``value`` in a cited provision or a world figure (``Cited[T]``,
+    ``Param[T]``: generic models), optional or not; None for any other type."""
+    members = get_args(kind) if get_origin(kind) in (Union, types.UnionType) else (kind,)
+    cited = [m for m in members if _is_model(m) and m.__pydantic_generic_metadata__["origin"]]
+    return _child(cited[0], "value") if cited else None
+
+
+def _child(kind: Any, key: str) -> Any:
+    """The type under ``key`` in a model, dict or union type (None: no such key)."""
+    kind = _bare(kind)
+    if get_origin(kind) in (Union, types.UnionType):
+        found = [c for c in (_child(a, key) for a in get_args(kind)) if c is not None]
+        return found[0] if found else None
+    if get_origin(kind) is dict:
+        return get_args(kind)[1]
+    if _is_model(kind) and key in kind.model_fields:
+        field = kind.model_fields[key]
+        return Annotated[field.annotation, *field.metadata] if field.metadata \
+            else field.annotation
+    return None
+
+
+def _bare(kind: Any) -> Any:
+    return get_args(kind)[0] if get_origin(kind) is Annotated else kind
+
+
+def _is_model(kind: Any) -> bool:
+    return isinstance(kind, type) and issubclass(kind, BaseModel)
+
+
+def load_params(path: Path | str) -> ParamsFile:
+    path = Path(path)
+    return validate(ParamsFile, read_toml(path), path)
+
+
+def problem(names: Sequence[str], bounds: Sequence[tuple[float, float]]) -> dict:
+    return {"num_vars": len(names), "names": list(names), "bounds": [list(b) for b in bounds]}
+
+
+def sample(prob: dict, method: Method | Literal["lhs"], n: int, seed: int) -> np.ndarray:
+    """Parameter sample: Saltelli/Sobol (n * (2k + 2) rows), Morris trajectories, or LHS."""
+    from SALib.sample import latin  # SALib loads on first use: runs that need none start lighter
+    from SALib.sample import morris as morris_sample
+    from SALib.sample import sobol as sobol_sample
+
+    if method == "sobol":
+        return sobol_sample.sample(prob, n, calc_second_order=True, seed=seed)
+    if method == "morris":
+        return morris_sample.sample(prob, n, seed=seed)
+    return latin.sample(prob, n, seed=seed)
+
+
+COLUMNS = {"sobol": ["S1", "S1_conf", "ST", "ST_conf"],
+           "morris": ["mu_star", "mu_star_conf", "sigma"]}
+
+
+def indices(prob: dict, method: Method, n: int, seed: int,
+            evaluate: Callable[[np.ndarray], np.ndarray], outputs: Sequence[str]) -> pd.DataFrame:
+    """Sample, evaluate (rows -> one column per output) and analyse; ranked per output. An
+    output not observed at every point (say, no evidence obtained within the horizon) has no
+    indices (NaN), nor has one that does not vary under Sobol (no variance to apportion; its
+    Morris effects are then zero)."""
+    from SALib.analyze import morris as morris_analyze
+    from SALib.analyze import sobol as sobol_analyze
+
+    x = sample(prob, method, n, seed)
+    y = np.asarray(evaluate(x), dtype=float).reshape(len(x), len(outputs))
+    frames = []
+    for j, output in enumerate(outputs):
+        unobserved = not np.all(np.isfinite(y[:, j]))
+        if unobserved or (method == "sobol" and np.ptp(y[:, j]) == 0):  # no variance to split
+            frame = pd.DataFrame(np.nan, index=prob["names"], columns=COLUMNS[method])
+        elif method == "sobol":
+            r = sobol_analyze.analyze(prob, y[:, j], calc_second_order=True, seed=seed)
+            frame = pd.DataFrame({"S1": r["S1"], "S1_conf": r["S1_conf"], "ST": r["ST"],
+                                  "ST_conf": r["ST_conf"]}, index=prob["names"])
+            frame = frame.sort_values("ST", ascending=False)
+        else:
+            r = morris_analyze.analyze(prob, x, y[:, j], seed=seed)
+            frame = pd.DataFrame({"mu_star": r["mu_star"], "mu_star_conf": r["mu_star_conf"],
+                                  "sigma": r["sigma"]}, index=prob["names"])
+            frame = frame.sort_values("mu_star", ascending=False)
+        frames.append(frame.rename_axis("parameter").reset_index().assign(output=output))
+    return pd.concat(frames, ignore_index=True)
