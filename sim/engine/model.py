@@ -19,13 +19,12 @@ from sim.engine.request import Request, Streams
 from sim.engine.routing import CompiledRegime, Router
 from sim.inputs.provisions import Variant
 from sim.inputs.world import World
-from sim.vocabulary import GROUNDS, OUTCOME_NAMES, STAGE_NAMES, Outcome, Stage
+from sim.vocabulary import GROUNDS, OUTCOME_NAMES, PROCEDURE_STAGES, STAGE_NAMES, Outcome
 
 BACKLOG_BY_STATE = "backlog_by_state"
-OPEN_STAGES = tuple(s for s in Stage if s not in (Stage.HOLD, Stage.DISCLOSURE, Stage.OUTCOME))
 DAILY = "daily"
-DAILY_COLUMNS = ("created", "open", "backlog", *(f"open_{STAGE_NAMES[s]}" for s in OPEN_STAGES),
-                 *OUTCOME_NAMES)
+DAILY_COLUMNS = ("created", "open", "backlog",
+                 *(f"open_{STAGE_NAMES[s]}" for s in PROCEDURE_STAGES), *OUTCOME_NAMES)
 
 
 class CooperationModel(mesa.Model):
@@ -82,11 +81,12 @@ class CooperationModel(mesa.Model):
     def backlog_by_state(self) -> pd.DataFrame:
         """Daily files waiting or under review at each central authority that ever had one."""
         days = self.datacollector.model_vars[BACKLOG_BY_STATE]
-        matrix = np.vstack(days) if days else np.zeros((0, len(self.states)), np.int32)
+        offices = self.central_authorities  # in State order, one column each
+        matrix = np.vstack(days) if days else np.zeros((0, len(offices)), np.int32)
         busy = np.flatnonzero(matrix.max(axis=0) > 0) if len(matrix) else []
         return pd.DataFrame({
             "day": np.repeat(np.arange(len(matrix)), len(busy)),
-            "state": pd.Categorical(np.tile([self.states[i].iso3 for i in busy], len(matrix))),
+            "state": pd.Categorical(np.tile([offices[i].state.iso3 for i in busy], len(matrix))),
             "backlog": matrix[:, busy].ravel(),
         })
 
@@ -211,8 +211,10 @@ def _daily_counts(m: CooperationModel) -> np.ndarray:
     """Requests created and open (in all and per stage), files in central-authority hands,
     and cumulative outcomes, as one row."""
     ledger = m.ledger
-    return np.array([ledger.created, len(ledger.open), sum(c.files for c in m.central_authorities),
-                     *(ledger.open_by_stage[s] for s in OPEN_STAGES), *ledger.outcomes], np.int64)
+    files = sum(c.files for c in m.central_authorities)
+    return np.array([ledger.created, len(ledger.open), files,
+                     *(ledger.open_by_stage[s] for s in PROCEDURE_STAGES), *ledger.outcomes],
+                    np.int64)
 
 
 def _backlog_by_state(m: CooperationModel) -> np.ndarray:
