@@ -77,14 +77,15 @@ class RequestTable:
 
     def __init__(self) -> None:
         self.cols = {c: array(t) for c, t in self.COLUMNS.items()}
-        self._append = {c: col.append for c, col in self.cols.items()}
+        self._append = tuple((c, col.append) for c, col in self.cols.items())
 
     def add(self, **row: float) -> None:
-        """Append one request's row, every column named."""
-        if row.keys() != self._append.keys():
+        """Append one request's row, every column named (exactly the table's columns: as
+        many, and each present)."""
+        if len(row) != len(self._append):
             raise ValueError(f"a request row needs exactly the columns {list(self.COLUMNS)}")
-        for column, value in row.items():
-            self._append[column](value)
+        for column, append in self._append:
+            append(row[column])
 
     def __len__(self) -> int:
         return len(self.cols["request"])
