@@ -88,9 +88,20 @@ def common(p: argparse.ArgumentParser, reps: int | None, out: str,
 
 
 def parser() -> argparse.ArgumentParser:
+    """The ``coopsim`` command line: every command, in the order ``--help`` lists them."""
     p = Parser(prog="coopsim", description=(
         "Simulate how cybercrime treaties move electronic evidence across borders."))
     sub = p.add_subparsers(dest="command", required=True)
+    add_variant_commands(sub)
+    add_experiment_commands(sub)
+    add_world_command(sub)
+    add_briefing_commands(sub)
+    add_calibrate_command(sub)
+    return p
+
+
+def add_variant_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``run`` (one variant) and ``variants`` (the provisions matrix)."""
     run = sub.add_parser("run", help="run one treaty variant and write its results")
     run.add_argument("variant", nargs="?", default=catalogue.DEFAULT_VARIANT,
                      help=f"variant file or shipped name (default {catalogue.DEFAULT_VARIANT})")
@@ -98,6 +109,10 @@ def parser() -> argparse.ArgumentParser:
     variants = sub.add_parser("variants", help="the provisions matrix, or one variant in full")
     variants.add_argument("name", nargs="?", help="show this variant (name or file) in full")
     variants.add_argument("--format", choices=("markdown", "csv"), default="markdown")
+
+
+def add_experiment_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The experiments on many runs: ``compare``, ``sweep``, ``sensitivity``, ``attribute``."""
     compare = sub.add_parser("compare", help="run variants on the same cases, paired")
     compare.add_argument("variants", nargs="*", help="variants (default: all in scenarios/)")
     compare.add_argument("--reference", default="un_convention_2024",
@@ -120,11 +135,19 @@ def parser() -> argparse.ArgumentParser:
     attribute.add_argument("a", help="variant A (the baseline)")
     attribute.add_argument("b", help="variant B")
     common(attribute, 3, "results/attribute_<a>_<b>/", parallel=True)
+
+
+def add_world_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``world``: the world's figures and their sources."""
     world = sub.add_parser("world", help="the world's figures with their sources")
     world.add_argument("--world", default=DEFAULT_WORLD, help=WORLD_HELP)
     world.add_argument("--sources", action="store_true",
                        help="list every figure with its source (the default view)")
     world.add_argument("--format", choices=("markdown", "csv"), default="markdown")
+
+
+def add_briefing_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """What the results are shown in: ``brief`` (the pack) and ``app`` (the page)."""
     brief = sub.add_parser("brief", help="the policy briefing: charts, brief.md, brief.html")
     brief.add_argument("variants", nargs="*", help="variants (default: all in scenarios/)")
     brief.add_argument("--reference", default="un_convention_2024",
@@ -136,10 +159,13 @@ def parser() -> argparse.ArgumentParser:
     app = sub.add_parser("app", help="the interactive page in a browser (Solara)")
     app.add_argument("--host", default="localhost", help="address to serve on")
     app.add_argument("--port", type=bounded(1, 65535), default=8765, help="port (default 8765)")
+
+
+def add_calibrate_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``calibrate``: the status quo against published figures."""
     cal = sub.add_parser("calibrate", help="the status quo beside published figures")
     cal.add_argument("--targets", default=str(catalogue.TARGETS))
     common(cal, 3, "results/calibration/")
-    return p
 
 
 def check_executor(args: argparse.Namespace) -> None:

@@ -147,44 +147,79 @@ def gather(variants: Sequence[Variant], world: World, reference: str, *, reps: i
     sweep_reps = sweep_reps or sweep_replications(reps)
     small = scaled(world, scale)
     ref = variants[names.index(reference)]
-    wd = small.model_dump(mode="json")
     compare = [Task.of(v, small, seed + k, days) for v in variants for k in range(reps)]
     points = sweep_points(ref)
-    sweeps = [Task(data, wd, seed + k, days) for _, _, data in points for k in range(sweep_reps)]
+    sweeps = _sweep_tasks(points, small, seed, days, sweep_reps)
     with pool(workers if executor is None else 1, len(compare) + len(sweeps)) as own:
         executor = executor or own
         results = execution.execute(compare + sweeps, workers, executor, run=observe)
         execution.require_success(results)
         observed, swept = results[:len(compare)], results[len(compare):]
-        runs = pd.DataFrame([{"variant": t.name, "rep": t.seed - seed, "seed": t.seed,
-                              **o["summary"]} for t, o in zip(compare, observed, strict=True)])
+        runs = _runs(compare, observed, seed)
         stats = analyses.paired(runs, reference, BRIEF_METRICS, seed=seed)
         widest = _widest(stats, variants, reference)
         b = variants[names.index(widest)]
-        hybrids = 2 ** len(designs.differing_groups(ref.model_dump(mode="json"),
-                                                     b.model_dump(mode="json")))
-        attribution_reps = attribution_reps or max(
-            1, min(reps // 3, ATTRIBUTION_BUDGET // hybrids))
+        attribution_reps = attribution_reps or _attribution_replications(ref, b, reps)
         attribution = analyses.attribute(ref, b, small,
                                             list(ATTRIBUTED), reps=attribution_reps,
                                             seed=seed, days=days, workers=workers,
                                             executor=executor)
-    sweep = pd.DataFrame([
-        {"period": label, "days": d, "rep": k, **swept[i * sweep_reps + k]["summary"]}
-        for i, (label, d, _) in enumerate(points) for k in range(sweep_reps)])
+    sweep = _sweep_table(points, swept, sweep_reps)
     settings = Settings(world.world.name, scale, seed, reps, sweep_reps, attribution_reps, days)
     return Brief(
         settings=settings, variants=variants, reference=reference, widest=widest,
-        runs=runs, stats=stats,
-        latency={n: np.concatenate([o["latency"] for t, o in zip(compare, observed, strict=True)
-                                    if t.name == n]) for n in names},
-        flow=_stack(compare, observed, "flow").groupby(
-            ["variant", "regime", "path", "outcome"], as_index=False)["requests"].sum(),
-        regions=_stack(compare, observed, "regions").groupby(
-            ["variant", "requesting", "requested"], as_index=False)[["lost", "decided"]].sum(),
+        runs=runs, stats=stats, latency=_latencies(compare, observed, names),
+        flow=_flow(compare, observed), regions=_regions(compare, observed),
         backlog=_backlog(compare, observed),
         sweep=sweep, marks=period_marks(variants), attribution=attribution,
         seconds=time.perf_counter() - began)
+
+
+def _sweep_tasks(points: list[tuple[str, float, dict]], world: World, seed: int, days: int,
+                 reps: int) -> list[Task]:
+    """``reps`` runs of each swept point, on the comparison's seeds."""
+    wd = world.model_dump(mode="json")
+    return [Task(data, wd, seed + k, days) for _, _, data in points for k in range(reps)]
+
+
+def _attribution_replications(a: Variant, b: Variant, reps: int) -> int:
+    """Replications per mix of the two texts: a third of ``reps``, within the budget."""
+    hybrids = 2 ** len(designs.differing_groups(a.model_dump(mode="json"),
+                                                b.model_dump(mode="json")))
+    return max(1, min(reps // 3, ATTRIBUTION_BUDGET // hybrids))
+
+
+def _runs(tasks: list[Task], observed: list[dict], seed: int) -> pd.DataFrame:
+    """One row per variant and replication: its summary metrics."""
+    return pd.DataFrame([{"variant": t.name, "rep": t.seed - seed, "seed": t.seed,
+                          **o["summary"]} for t, o in zip(tasks, observed, strict=True)])
+
+
+def _sweep_table(points: list[tuple[str, float, dict]], swept: list[dict],
+                 reps: int) -> pd.DataFrame:
+    """One row per swept period and replication: its summary metrics."""
+    return pd.DataFrame([
+        {"period": label, "days": d, "rep": k, **swept[i * reps + k]["summary"]}
+        for i, (label, d, _) in enumerate(points) for k in range(reps)])
+
+
+def _latencies(tasks: list[Task], observed: list[dict],
+               names: list[str]) -> dict[str, np.ndarray]:
+    """Days to evidence of every obtained request, by variant (all replications)."""
+    return {n: np.concatenate([o["latency"] for t, o in zip(tasks, observed, strict=True)
+                               if t.name == n]) for n in names}
+
+
+def _flow(tasks: list[Task], observed: list[dict]) -> pd.DataFrame:
+    """Requests by variant, regime, preservation path and outcome (all replications)."""
+    return _stack(tasks, observed, "flow").groupby(
+        ["variant", "regime", "path", "outcome"], as_index=False)["requests"].sum()
+
+
+def _regions(tasks: list[Task], observed: list[dict]) -> pd.DataFrame:
+    """Lost and decided requests by variant, requesting and requested region."""
+    return _stack(tasks, observed, "regions").groupby(
+        ["variant", "requesting", "requested"], as_index=False)[["lost", "decided"]].sum()
 
 
 def _stack(tasks: list[Task], observed: list[dict], key: str) -> pd.DataFrame:

@@ -40,11 +40,24 @@ def summarize(log: EventLog, backlog: np.ndarray | None = None,
     """
     stage, result, ground = view(log.stage), view(log.result), view(log.ground)
     start, end, request = view(log.start), view(log.end), view(log.request)
-
     final = stage == Stage.OUTCOME
-    outcome = result[final]
+    if latency is None:
+        latency = obtained_latency(log)
+    return {
+        **_outcomes(result[final]),
+        **_latencies(latency, stage, start, end),
+        **_refusals_by_ground(ground[final & (result == Outcome.REFUSED)]),
+        **_preservation(request, stage, result),
+        **_backlog(backlog),
+    }
+
+
+def _outcomes(outcome: np.ndarray) -> dict[str, float]:
+    """Requests, decided requests, the count of each outcome, and the shares of decided
+    requests lost (by cause), obtained, refused, out of scope or without a channel; the
+    pending share is of all requests (``outcome``: each request's outcome code)."""
     counts = np.bincount(outcome, minlength=len(Outcome))
-    created = int(final.sum())
+    created = int(outcome.size)
     decided = created - int(counts[Outcome.PENDING])
     s: dict[str, float] = {"requests": created, "decided": decided}
     for o in Outcome:
@@ -61,31 +74,43 @@ def summarize(log: EventLog, backlog: np.ndarray | None = None,
     s["out_of_scope"] = share(counts[Outcome.OUT_OF_SCOPE])
     s["no_channel"] = share(counts[Outcome.NO_CHANNEL])
     s["pending_share"] = counts[Outcome.PENDING] / created if created else float("nan")
+    return s
 
-    if latency is None:
-        latency = obtained_latency(log)
-    s["latency_median"] = _q(latency, 0.5)
-    s["latency_p90"] = _q(latency, 0.9)
-    s["latency_mean"] = float(latency.mean()) if latency.size else float("nan")
+
+def _latencies(latency: np.ndarray, stage: np.ndarray, start: np.ndarray,
+               end: np.ndarray) -> dict[str, float]:
+    """Days to evidence of obtained requests (median, 90th percentile, mean) and the median
+    duration of each procedural stage."""
+    s = {"latency_median": _q(latency, 0.5), "latency_p90": _q(latency, 0.9),
+         "latency_mean": float(latency.mean()) if latency.size else float("nan")}
     for st in LATENCY_STAGES:
         sel = stage == st
         s[f"stage_{STAGE_NAMES[st]}_median"] = _q(end[sel] - start[sel], 0.5)
+    return s
 
-    refused_grounds = ground[final & (result == Outcome.REFUSED)]
-    by_ground = np.bincount(refused_grounds[refused_grounds >= 0], minlength=len(GROUND_NAMES))
-    for g, name in enumerate(GROUND_NAMES):
-        s[f"refused_{name}"] = int(by_ground[g])
 
+def _refusals_by_ground(grounds: np.ndarray) -> dict[str, float]:
+    """Refused requests per ground of refusal (``grounds``: the ground of each refusal,
+    negative where none was recorded)."""
+    by_ground = np.bincount(grounds[grounds >= 0], minlength=len(GROUND_NAMES))
+    return {f"refused_{name}": int(by_ground[g]) for g, name in enumerate(GROUND_NAMES)}
+
+
+def _preservation(request: np.ndarray, stage: np.ndarray,
+                  result: np.ndarray) -> dict[str, float]:
+    """Requests whose data were preserved, those whose hold lapsed, and the lapsed share."""
     hold = stage == Stage.HOLD
     preserved = np.unique(request[hold]).size
     lapsed = np.unique(request[hold & (result == R.LAPSED)]).size
-    s["preserved"] = preserved
-    s["lapsed"] = lapsed
-    s["lapsed_share"] = lapsed / preserved if preserved else float("nan")
-    if backlog is not None and backlog.size:
-        s["backlog_mean"] = float(backlog.mean())
-        s["backlog_max"] = float(backlog.max())
-    return s
+    return {"preserved": preserved, "lapsed": lapsed,
+            "lapsed_share": lapsed / preserved if preserved else float("nan")}
+
+
+def _backlog(backlog: np.ndarray | None) -> dict[str, float]:
+    """Mean and peak of the backlog series (nothing if there is none)."""
+    if backlog is None or not backlog.size:
+        return {}
+    return {"backlog_mean": float(backlog.mean()), "backlog_max": float(backlog.max())}
 
 
 def _q(x: np.ndarray, q: float) -> float:

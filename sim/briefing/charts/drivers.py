@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from sim.briefing.charts.style import (
@@ -46,45 +47,63 @@ def loss_vs_preservation(sweep: pd.DataFrame, marks: Mapping[str, list[str]], st
     with house():
         fig = figure()
         ax = fig.add_subplot()
-        colour = style.colour(variant)
-        ax.fill_between(x, p10, p90, color=colour, alpha=0.18, lw=0)
-        ax.plot(x, mean, color=colour, lw=2.6, marker="o", ms=5)
-        if len(none):
-            ax.errorbar([0], [none.mean()], yerr=[[none.mean() - none.quantile(0.1)],
-                                                  [none.quantile(0.9) - none.mean()]],
-                        fmt="s", color=MUTED_INK, ms=8, capsize=4)
-        placed = sorted(marks.items(), key=lambda kv: _days(kv[0]))
-        at = [_days(p) for p, _ in placed]
-        for i, (period, who) in enumerate(placed):
-            px = at[i]
-            py = none.mean() if period == NONE else float(np.interp(px, x, mean))
-            if np.isnan(py):
-                continue
-            near_next = i + 1 < len(at) and at[i + 1] - px < 60
-            near_prev = i > 0 and px - at[i - 1] < 60
-            ha = "right" if near_next and not near_prev else ("left" if near_prev else "center")
-            if period == NONE:  # beside its marker, clear of the curve's labels
-                ax.text(px + 10, py, "\n".join(who), ha="left", va="center", fontsize=9.5,
-                        color=INK)
-                continue
-            ax.annotate("\n".join(who), (px, py), xytext=(px, 0.97),
-                        textcoords=("data", "axes fraction"), ha=ha, va="top", fontsize=9.5,
-                        color=INK, arrowprops={"arrowstyle": "-", "color": MUTED_INK,
-                                               "lw": 0.8, "ls": ":", "shrinkA": 2})
-        ax.set_xticks([0, *x], ["none", *(f"{d:g}" for d in x)])
-        ax.set_xlim(-15, x.max() + 20)
-        ax.set_ylim(0, max(float(p90.max()), float(none.max()) if len(none) else 0) * 1.75
-                    or 0.05)  # no loss anywhere: a scale of a few points
-        ax.yaxis.set_major_formatter(lambda y, _: percent(y))
-        ax.set_xlabel("preservation period the treaty guarantees (days); 'none': no preservation "
-                      "clause")
-        ax.set_ylabel("data loss (% of decided requests)")
-        ax.grid(True, axis="y")
+        _plot_sweep(ax, x, mean, p10, p90, none, style.colour(variant))
+        _mark_periods(ax, marks, x, mean, none)
+        _sweep_axes(ax, x, p90, none)
         fig.subplots_adjust(left=0.09, right=0.97, bottom=0.16)
         return finish(fig, _sweep_title(mean, none), f"Data loss under the "
                       f"{style.label(variant)} text with only its preservation period changed "
                       "(same cases at every point); band: 10-90% of replications. Labels: the "
                       "texts that set each period.", style, note)
+
+
+def _plot_sweep(ax: Axes, x: np.ndarray, mean: pd.Series, p10: pd.Series, p90: pd.Series,
+                none: pd.Series, colour: str) -> None:
+    """The loss curve with its 10-90% band, and loss without preservation (with its band) at
+    x = 0."""
+    ax.fill_between(x, p10, p90, color=colour, alpha=0.18, lw=0)
+    ax.plot(x, mean, color=colour, lw=2.6, marker="o", ms=5)
+    if len(none):
+        ax.errorbar([0], [none.mean()], yerr=[[none.mean() - none.quantile(0.1)],
+                                              [none.quantile(0.9) - none.mean()]],
+                    fmt="s", color=MUTED_INK, ms=8, capsize=4)
+
+
+def _mark_periods(ax: Axes, marks: Mapping[str, list[str]], x: np.ndarray, mean: pd.Series,
+                  none: pd.Series) -> None:
+    """Name the texts that set each period at the top of the chart, pointing to the curve
+    (the texts without preservation beside their marker)."""
+    placed = sorted(marks.items(), key=lambda kv: _days(kv[0]))
+    at = [_days(p) for p, _ in placed]
+    for i, (period, who) in enumerate(placed):
+        px = at[i]
+        py = none.mean() if period == NONE else float(np.interp(px, x, mean))
+        if np.isnan(py):
+            continue
+        near_next = i + 1 < len(at) and at[i + 1] - px < 60
+        near_prev = i > 0 and px - at[i - 1] < 60
+        ha = "right" if near_next and not near_prev else ("left" if near_prev else "center")
+        if period == NONE:  # beside its marker, clear of the curve's labels
+            ax.text(px + 10, py, "\n".join(who), ha="left", va="center", fontsize=9.5,
+                    color=INK)
+            continue
+        ax.annotate("\n".join(who), (px, py), xytext=(px, 0.97),
+                    textcoords=("data", "axes fraction"), ha=ha, va="top", fontsize=9.5,
+                    color=INK, arrowprops={"arrowstyle": "-", "color": MUTED_INK,
+                                           "lw": 0.8, "ls": ":", "shrinkA": 2})
+
+
+def _sweep_axes(ax: Axes, x: np.ndarray, p90: pd.Series, none: pd.Series) -> None:
+    """Periods on x ('none' at 0), data loss on y with room above for the texts' labels."""
+    ax.set_xticks([0, *x], ["none", *(f"{d:g}" for d in x)])
+    ax.set_xlim(-15, x.max() + 20)
+    ax.set_ylim(0, max(float(p90.max()), float(none.max()) if len(none) else 0) * 1.75
+                or 0.05)  # no loss anywhere: a scale of a few points
+    ax.yaxis.set_major_formatter(lambda y, _: percent(y))
+    ax.set_xlabel("preservation period the treaty guarantees (days); 'none': no preservation "
+                  "clause")
+    ax.set_ylabel("data loss (% of decided requests)")
+    ax.grid(True, axis="y")
 
 
 def _sweep_title(mean: pd.Series, none: pd.Series) -> str:
@@ -128,26 +147,10 @@ def attribution_waterfall(attribution: pd.DataFrame, start: float, a: str, b: st
     if not (np.isfinite(start) and np.isfinite(total)):
         return _no_gap(style, a, b, metric, note)
     share = registry.metric(metric).kind is Kind.SHARE  # else days
-    fmt = (lambda v: f"{100 * v:+.1f} pts") if share else (lambda v: f"{v:+.0f} d")
-    level = (lambda v: percent(v, 1)) if share else (lambda v: f"{v:.0f} d")
     with house():
         fig = figure()
         ax = fig.add_subplot()
-        labels = [style.label(a)]
-        ax.bar(0, start, color=style.colour(a), width=0.62)
-        ax.text(0, start, level(start), ha="center", va="bottom", fontsize=11.5)
-        running = start
-        for i, (group, v) in enumerate(zip(rows["group"], rows[metric], strict=True), 1):
-            ax.bar(i, v, bottom=running, color=UP if v > 0 else DOWN, width=0.62)
-            ax.text(i, max(running, running + v), fmt(v), ha="center", va="bottom", fontsize=11.5)
-            ax.plot([i - 1.31, i + 0.31], [running, running], color=MUTED_INK, lw=0.8, ls=":")
-            running += v
-            labels.append(group)
-        end = len(labels)
-        ax.bar(end, start + total, color=style.colour(b), width=0.62)
-        ax.text(end, start + total, level(start + total), ha="center", va="bottom",
-                fontsize=11.5)
-        labels.append(style.label(b))
+        labels, running = _waterfall_bars(ax, rows, metric, start, total, share, style, a, b)
         ax.set_xticks(range(len(labels)), [_wrap(t) for t in labels], fontsize=11)
         ax.set_ylim(0, max(start, start + total, running) * 1.18 or 0.05)
         if share:
@@ -156,18 +159,47 @@ def attribution_waterfall(attribution: pd.DataFrame, start: float, a: str, b: st
         else:
             ax.set_ylabel("median days to evidence")
         fig.subplots_adjust(left=0.09, right=0.97, bottom=0.2)
-        gap = f"{100 * abs(total):.1f}-point" if share else f"{abs(total):.0f}-day"
-        if len(rows) and total:
-            top = rows.iloc[0]
-            title = (f"{percent(top[metric] / total)} of the {gap} gap between "
-                     f"{style.label(a)} and {style.label(b)} comes from the {top['group']} "
-                     "clauses")
-        else:
-            title = f"{style.label(a)} and {style.label(b)} agree on every clause group"
-        return finish(fig, title, "Shapley contribution of each clause group: every mix of the "
+        return finish(fig, _waterfall_title(rows, metric, total, share, style, a, b),
+                      "Shapley contribution of each clause group: every mix of the "
                       "two texts runs on the same cases, so the contributions add up exactly to "
                       "the gap. Clause groups in which the texts agree contribute nothing and "
                       "are not shown.", style, note)
+
+
+def _waterfall_bars(ax: Axes, rows: pd.DataFrame, metric: str, start: float, total: float,
+                    share: bool, style: Style, a: str, b: str) -> tuple[list[str], float]:
+    """``a``'s level, a floating bar per clause group's contribution and ``b``'s level, each
+    labelled (points or days); return the bars' labels and the level after the last group."""
+    fmt = (lambda v: f"{100 * v:+.1f} pts") if share else (lambda v: f"{v:+.0f} d")
+    level = (lambda v: percent(v, 1)) if share else (lambda v: f"{v:.0f} d")
+    labels = [style.label(a)]
+    ax.bar(0, start, color=style.colour(a), width=0.62)
+    ax.text(0, start, level(start), ha="center", va="bottom", fontsize=11.5)
+    running = start
+    for i, (group, v) in enumerate(zip(rows["group"], rows[metric], strict=True), 1):
+        ax.bar(i, v, bottom=running, color=UP if v > 0 else DOWN, width=0.62)
+        ax.text(i, max(running, running + v), fmt(v), ha="center", va="bottom", fontsize=11.5)
+        ax.plot([i - 1.31, i + 0.31], [running, running], color=MUTED_INK, lw=0.8, ls=":")
+        running += v
+        labels.append(group)
+    end = len(labels)
+    ax.bar(end, start + total, color=style.colour(b), width=0.62)
+    ax.text(end, start + total, level(start + total), ha="center", va="bottom",
+            fontsize=11.5)
+    labels.append(style.label(b))
+    return labels, running
+
+
+def _waterfall_title(rows: pd.DataFrame, metric: str, total: float, share: bool,
+                     style: Style, a: str, b: str) -> str:
+    """The clause group with the largest share of the gap (or that the texts agree)."""
+    gap = f"{100 * abs(total):.1f}-point" if share else f"{abs(total):.0f}-day"
+    if len(rows) and total:
+        top = rows.iloc[0]
+        return (f"{percent(top[metric] / total)} of the {gap} gap between "
+                f"{style.label(a)} and {style.label(b)} comes from the {top['group']} "
+                "clauses")
+    return f"{style.label(a)} and {style.label(b)} agree on every clause group"
 
 
 def _no_gap(style: Style, a: str, b: str, metric: str, note: str) -> Figure:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path
@@ -41,6 +42,9 @@ OUTCOMES = {  # outcome name -> (label, colour), in the chart's order
     OUTCOME_NAMES[o]: (OUTCOME_LABELS[o], colour) for o, colour in OUTCOME_COLOURS.items()}
 REGIMES = tuple(REGIME_LABELS.values())
 GAP = 0.025  # vertical space between nodes, as a share of the column
+FLOW_KEYS = ("regime", "path", "outcome")  # the flow's columns, left to right
+COLUMN_X = (0.17, 0.44, 0.7)  # left edge of each column's boxes, as a share of the width
+NODE_WIDTH = 0.022
 
 
 def request_flow(flow: pd.DataFrame, style: Style, variant: str, per: float = 1.0,
@@ -50,7 +54,7 @@ def request_flow(flow: pd.DataFrame, style: Style, variant: str, per: float = 1.
     ``flow`` has columns regime, path, outcome, requests (one variant); counts are divided by
     ``per`` (e.g. replications, to show a yearly figure) and labelled with ``unit``.
     """
-    f = flow.groupby(["regime", "path", "outcome"], as_index=False)["requests"].sum()
+    f = flow.groupby(list(FLOW_KEYS), as_index=False)["requests"].sum()
     f["requests"] = f["requests"] / per
     total = float(f["requests"].sum())
     if not total:
@@ -60,68 +64,94 @@ def request_flow(flow: pd.DataFrame, style: Style, variant: str, per: float = 1.
         [p for p in PATHS if p in set(f["path"])],
         [o for o in OUTCOMES if o in set(f["outcome"])],
     ]
-    keys = ("regime", "path", "outcome")
     with house():
         fig = figure()
         ax = fig.add_subplot()
         fig.subplots_adjust(left=0.02, right=0.98, bottom=0.08)
         ax.set_axis_off()
-        xs, width = (0.17, 0.44, 0.7), 0.022
-        boxes: list[dict[str, tuple[float, float]]] = []
-        for col, (key, nodes) in enumerate(zip(keys, columns, strict=True)):
-            sizes = f.groupby(key)["requests"].sum()
-            scale = (1 - GAP * (len(nodes) - 1)) / total
-            y, spans = 1.0, {}
-            for n in nodes:
-                h = sizes[n] * scale
-                spans[n] = (y - h, y)
-                colour = OUTCOMES[n][1] if col == 2 else (MUTED[0] if col == 0 else MUTED_INK)
-                ax.add_patch(PathPatch(Path.unit_rectangle().transformed(
-                    _box(xs[col], y - h, width, h)), color=colour, lw=0))
-                name = OUTCOMES[n][0] if col == 2 else n
-                left = col == 0
-                ax.text(xs[col] - 0.008 if left else xs[col] + width + 0.008, y - h / 2,
-                        f"{name}  {sizes[n]:,.0f}", va="center", ha="right" if left else "left",
-                        fontsize=10.5, color=INK,
-                        bbox={"facecolor": "white", "alpha": 0.8, "lw": 0, "pad": 1.5}
-                        if col == 1 else None)
-                y -= h + GAP
-            boxes.append(spans)
+        boxes = [_draw_column(ax, f, col, nodes, total) for col, nodes in enumerate(columns)]
         for col in (0, 1):
-            a, b = keys[col], keys[col + 1]
-            links = f.groupby([a, b], as_index=False)["requests"].sum()
-            scale = (1 - GAP * (len(columns[col]) - 1)) / total
-            scale_b = (1 - GAP * (len(columns[col + 1]) - 1)) / total
-            out_top = {n: boxes[col][n][1] for n in columns[col]}
-            in_top = {n: boxes[col + 1][n][1] for n in columns[col + 1]}
-            for src in columns[col]:
-                for dst in columns[col + 1]:
-                    row = links[(links[a] == src) & (links[b] == dst)]
-                    if row.empty:
-                        continue
-                    v = float(row["requests"].iloc[0])
-                    h0, h1 = v * scale, v * scale_b
-                    y0, y1 = out_top[src], in_top[dst]
-                    out_top[src] -= h0
-                    in_top[dst] -= h1
-                    colour = OUTCOMES[dst][1] if col == 1 else MUTED_INK
-                    ax.add_patch(_band(xs[col] + width, y0, h0, xs[col + 1], y1, h1, colour))
+            _draw_links(ax, f, col, columns, boxes, total)
         ax.set_xlim(0, 1.0)
         ax.set_ylim(-0.02, 1.02)
-        for x, head, ha in zip((xs[0] + width, xs[1], xs[2]), ("MLA route", "preservation",
-                                                               "outcome"),
-                               ("right", "left", "left"), strict=True):
-            ax.text(x, 1.05, head, fontsize=12, weight="bold", color=INK, ha=ha)
-        got = f.loc[f["outcome"] == "obtained", "requests"].sum() / total
-        lost = f.loc[f["outcome"].isin(["lost_before_preservation", "lost_after_lapse"]),
-                     "requests"].sum() / total
-        title = (f"Under {style.label(variant)}, {percent(got)} of requests end with evidence "
-                 f"and {percent(lost)} lose it to deletion")
-        if set(f["outcome"]) == {"pending"}:
-            title = f"{NOTHING_DECIDED} under {style.label(variant)}: every request is pending"
-        return finish(fig, title, f"Requests from their route (the treaty, a bilateral treaty or "
-                      f"letters rogatory) through preservation to their outcome; numbers are "
-                      f"{unit}.", style, note)
+        _column_heads(ax)
+        return finish(fig, _flow_title(f, total, style, variant), f"Requests from their route "
+                      f"(the treaty, a bilateral treaty or letters rogatory) through preservation "
+                      f"to their outcome; numbers are {unit}.", style, note)
+
+
+def _column_scale(nodes: list[str], total: float) -> float:
+    """Height per request in a column of ``nodes`` (the gaps between them taken out)."""
+    return (1 - GAP * (len(nodes) - 1)) / total
+
+
+def _draw_column(ax: Axes, f: pd.DataFrame, col: int, nodes: list[str],
+                 total: float) -> dict[str, tuple[float, float]]:
+    """The boxes of one column (route, preservation path or outcome), top down, each labelled
+    with its count; return each node's span (bottom, top)."""
+    key = FLOW_KEYS[col]
+    sizes = f.groupby(key)["requests"].sum()
+    scale = _column_scale(nodes, total)
+    y, spans = 1.0, {}
+    for n in nodes:
+        h = sizes[n] * scale
+        spans[n] = (y - h, y)
+        colour = OUTCOMES[n][1] if col == 2 else (MUTED[0] if col == 0 else MUTED_INK)
+        ax.add_patch(PathPatch(Path.unit_rectangle().transformed(
+            _box(COLUMN_X[col], y - h, NODE_WIDTH, h)), color=colour, lw=0))
+        name = OUTCOMES[n][0] if col == 2 else n
+        left = col == 0
+        ax.text(COLUMN_X[col] - 0.008 if left else COLUMN_X[col] + NODE_WIDTH + 0.008, y - h / 2,
+                f"{name}  {sizes[n]:,.0f}", va="center", ha="right" if left else "left",
+                fontsize=10.5, color=INK,
+                bbox={"facecolor": "white", "alpha": 0.8, "lw": 0, "pad": 1.5}
+                if col == 1 else None)
+        y -= h + GAP
+    return spans
+
+
+def _draw_links(ax: Axes, f: pd.DataFrame, col: int, columns: list[list[str]],
+                boxes: list[dict[str, tuple[float, float]]], total: float) -> None:
+    """The ribbons from column ``col`` to the next, stacked down each box in node order
+    (coloured by outcome into the last column)."""
+    a, b = FLOW_KEYS[col], FLOW_KEYS[col + 1]
+    links = f.groupby([a, b], as_index=False)["requests"].sum()
+    scale = _column_scale(columns[col], total)
+    scale_b = _column_scale(columns[col + 1], total)
+    out_top = {n: boxes[col][n][1] for n in columns[col]}
+    in_top = {n: boxes[col + 1][n][1] for n in columns[col + 1]}
+    for src in columns[col]:
+        for dst in columns[col + 1]:
+            row = links[(links[a] == src) & (links[b] == dst)]
+            if row.empty:
+                continue
+            v = float(row["requests"].iloc[0])
+            h0, h1 = v * scale, v * scale_b
+            y0, y1 = out_top[src], in_top[dst]
+            out_top[src] -= h0
+            in_top[dst] -= h1
+            colour = OUTCOMES[dst][1] if col == 1 else MUTED_INK
+            ax.add_patch(_band(COLUMN_X[col] + NODE_WIDTH, y0, h0, COLUMN_X[col + 1], y1, h1,
+                               colour))
+
+
+def _column_heads(ax: Axes) -> None:
+    """The three columns' headings above them."""
+    for x, head, ha in zip((COLUMN_X[0] + NODE_WIDTH, COLUMN_X[1], COLUMN_X[2]),
+                           ("MLA route", "preservation", "outcome"),
+                           ("right", "left", "left"), strict=True):
+        ax.text(x, 1.05, head, fontsize=12, weight="bold", color=INK, ha=ha)
+
+
+def _flow_title(f: pd.DataFrame, total: float, style: Style, variant: str) -> str:
+    """The shares of requests that end with evidence and that lose it to deletion."""
+    if set(f["outcome"]) == {"pending"}:
+        return f"{NOTHING_DECIDED} under {style.label(variant)}: every request is pending"
+    got = f.loc[f["outcome"] == "obtained", "requests"].sum() / total
+    lost = f.loc[f["outcome"].isin(["lost_before_preservation", "lost_after_lapse"]),
+                 "requests"].sum() / total
+    return (f"Under {style.label(variant)}, {percent(got)} of requests end with evidence "
+            f"and {percent(lost)} lose it to deletion")
 
 
 def _no_requests(style: Style, variant: str, note: str) -> Figure:
