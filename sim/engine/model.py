@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import operator
 from collections.abc import Generator
 
 import mesa
@@ -207,19 +208,22 @@ class CooperationModel(mesa.Model):
         self.running = False
 
 
+FILES = operator.attrgetter("files")  # a central authority's backlog
+
+
 def _daily_counts(m: CooperationModel) -> np.ndarray:
     """Requests created and open (in all and per stage), files in central-authority hands,
     and cumulative outcomes, as one row."""
     ledger = m.ledger
-    files = sum(c.files for c in m.central_authorities)
-    return np.array([ledger.created, len(ledger.open), files,
+    return np.array([ledger.created, len(ledger.open), sum(map(FILES, m.central_authorities)),
                      *(ledger.open_by_stage[s] for s in PROCEDURE_STAGES), *ledger.outcomes],
                     np.int64)
 
 
 def _backlog_by_state(m: CooperationModel) -> np.ndarray:
     """Files waiting or under review at each central authority, in State order."""
-    return np.array([c.files for c in m.central_authorities], np.int32)
+    return np.fromiter(map(FILES, m.central_authorities), np.int32,
+                       len(m.central_authorities))
 
 
 def _beta(rng: np.random.Generator, mean: float, concentration: float, n: int) -> np.ndarray:

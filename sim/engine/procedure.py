@@ -3,9 +3,9 @@
 ``Life.run`` is the spine; each step is a sub-process of its own, in the order the texts set
 out: locate the provider; an order straight to the provider where the text allows one; the
 emergency route; expedited preservation (and disclosure of traffic data that name the next
-provider); the MLA request (drafted, transmitted, queued and reviewed); the decision; and
-execution by the provider and the return of the evidence. Each step that can end the request
-returns True when it has. The actors do the work: the requested State decides, its central
+provider); the MLA request (drafted and transmitted) and its review by the central authority
+(queued, reviewed, more information asked); the decision; and execution by the provider and
+the return of the evidence. Each step that can end the request returns True when it has. The actors do the work: the requested State decides, its central
 authority reviews, its 24/7 point serves, and the provider preserves, produces and deletes.
 """
 
@@ -73,6 +73,7 @@ class Life:
         urgent = r.emergency and route.emergency is EmergencyRoute.URGENT_MLA
         channel = route.mla.urgent_channel if urgent else route.mla.channel
         yield from self.mla_request(urgent, channel)
+        yield from self.ca.review(r, urgent)
         if (yield from self.decision()):
             return
         yield from self.execution(channel)
@@ -163,8 +164,8 @@ class Life:
             self.model.start(nxt)
 
     def mla_request(self, urgent: bool, channel: int) -> Generator[simpy.Event]:
-        """Draft and transmit the request (the provider holds preserved data meanwhile), then
-        the central authority queues and reviews it."""
+        """Draft and transmit the request; on its arrival the provider holds preserved data
+        as the rule allows (the central authority then queues and reviews it)."""
         r = self.r
         self.ledger.enter(r, S.DRAFT)
         yield self.env.timeout(r.urgent_draft_days if urgent else r.draft_days)
@@ -172,7 +173,6 @@ class Life:
         yield self.env.timeout(r.transmit_days[channel])
         if not math.isnan(r.preserved_at):
             self.provider.hold(r, self.route.preservation)
-        yield from self.ca.review(r, urgent)
 
     def decision(self) -> Steps:
         """Refuse on a listed ground, consult and grant on conditions, or postpone."""
