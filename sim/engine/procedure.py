@@ -5,8 +5,9 @@ out: locate the provider; an order straight to the provider where the text allow
 emergency route; expedited preservation (and disclosure of traffic data that name the next
 provider); the MLA request (drafted and transmitted) and its review by the central authority
 (queued, reviewed, more information asked); the decision; and execution by the provider and
-the return of the evidence. Each step that can end the request returns True when it has. The actors do the work: the requested State decides, its central
-authority reviews, its 24/7 point serves, and the provider preserves, produces and deletes.
+the return of the evidence. Each step that can end the request returns True when it has.
+The actors do the work: the requested State decides, its central authority reviews, its 24/7
+point serves, and the provider preserves, produces and deletes.
 """
 
 from __future__ import annotations
