@@ -435,7 +435,7 @@ def cmd_run(args: argparse.Namespace) -> None:
             runner.write_outputs(stage, results, table, manifest.run_manifest(
                 vpath, wpath, args.seed, args.reps, args.days))
     print(report.summary_text(
-        f"{variant.variant.title} in world '{world.world.name}': seed {args.seed}, "
+        f"{variant.variant.title} in world '{world.world.name}'\nseed {args.seed}, "
         f"{args.reps} replication(s), {args.days} days, "
         f"{table['requests'].mean():,.0f} requests per replication", table))
     print(f"\nWrote summary.csv, events.parquet, requests.parquet, daily.parquet, "
