@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from conftest import make_variant, make_world, set_value, variant_data, world_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -111,3 +112,9 @@ def test_every_request_ends_in_exactly_one_outcome(scenario) -> None:
     assert summary["requests"] == m.created
     for o in Outcome:
         assert summary[f"n_{OUTCOME_NAMES[o]}"] == m.ledger.outcomes[o]
+    if summary["decided"]:  # evidence not obtained is every decided request without it
+        parts = ("data_loss", "never_existed", "refusal_rate", "out_of_scope", "no_channel")
+        assert summary["not_obtained"] == pytest.approx(1 - summary["obtained"])
+        assert summary["not_obtained"] == pytest.approx(sum(summary[p] for p in parts))
+        assert summary["data_loss"] == pytest.approx(
+            summary["loss_before_preservation"] + summary["loss_after_lapse"])

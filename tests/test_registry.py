@@ -75,8 +75,8 @@ def test_the_run_table_reads_its_labels_from_the_registry() -> None:
                           "latency_median": [200.0, 220.0], "stage_review_median": [5.0, 6.0],
                           "refused_fiscal": [1, 3]})
     text = report.summary_text("title", table)
-    assert "data loss (all causes)" in text
-    assert "\n  lost before preservation " in text  # indented under data loss
+    assert "\n  data loss (deleted) " in text  # under evidence not obtained
+    assert "\n    lost before preservation " in text  # under data loss
     assert "latency to evidence, median (days)" in text
     assert registry.SECTIONS["stage"] in text and "\n  review " in text
     assert "\n  fiscal " in text

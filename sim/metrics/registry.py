@@ -68,16 +68,18 @@ SECTIONS = {  # section -> its heading in a table
 
 def _shares() -> Iterator[Metric]:
     s = Kind.SHARE
-    yield Metric("data_loss", "data loss (all causes)", s, "data loss")
+    yield Metric("not_obtained", "evidence not obtained (all causes)", s, "not obtained")
+    yield Metric("data_loss", "data loss (deleted)", s, "data loss", part_of="not_obtained")
     yield Metric("loss_before_preservation", "lost before preservation", s,
                  "lost before preservation", part_of="data_loss")
     yield Metric("loss_after_lapse", "lost after preservation lapsed", s, "lost after a lapse",
                  part_of="data_loss")
     yield Metric("obtained", "evidence obtained", s, "obtained")
-    yield Metric("never_existed", "data never existed", s, "never existed")
-    yield Metric("refusal_rate", "refused", s, "refused")
-    yield Metric("out_of_scope", "out of scope", s, "out of scope")
-    yield Metric("no_channel", "no channel", s, "no channel")
+    yield Metric("never_existed", "data never existed", s, "never existed",
+                 part_of="not_obtained")
+    yield Metric("refusal_rate", "refused", s, "refused", part_of="not_obtained")
+    yield Metric("out_of_scope", "out of scope", s, "out of scope", part_of="not_obtained")
+    yield Metric("no_channel", "no channel", s, "no channel", part_of="not_obtained")
     yield Metric("not_routed", "out of scope or no channel", s, "out of scope or no channel")
     yield Metric("pending_share", "pending at the horizon", s, "pending")
     yield Metric("lapsed_share", "preservations that lapsed", s, "lapsed (share)")

@@ -8,9 +8,10 @@ import pandas as pd
 
 from sim.metrics.registry import SECTIONS, Kind, metric, section
 
-RUN_TABLE = ("data_loss", "loss_before_preservation", "loss_after_lapse", "obtained",
-             "refusal_rate", "out_of_scope", "no_channel", "pending_share", "latency_median",
-             "latency_p90", "lapsed_share", "backlog_mean")  # the headline rows of `run`
+RUN_TABLE = ("not_obtained", "data_loss", "loss_before_preservation", "loss_after_lapse",
+             "refusal_rate", "never_existed", "out_of_scope", "no_channel", "obtained",
+             "pending_share", "latency_median", "latency_p90", "lapsed_share",
+             "backlog_mean")  # the headline rows of `run`: every way evidence fails, then time
 
 
 def band(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
@@ -34,9 +35,12 @@ def cell(name: str, value: float) -> str:
 
 
 def row_label(name: str) -> str:
-    """A metric's label in the run table, indented under the metric it is a part of."""
-    m = metric(name)
-    return ("  " if m.part_of else "") + m.label
+    """A metric's label in the run table, indented under the metric it is a part of (and
+    that one's parent, if any)."""
+    m, depth = metric(name), 0
+    while m.part_of:
+        m, depth = metric(m.part_of), depth + 1
+    return "  " * depth + metric(name).label
 
 
 def summary_text(title: str, table: pd.DataFrame) -> str:

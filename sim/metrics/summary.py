@@ -54,8 +54,9 @@ def summarize(log: EventLog, backlog: np.ndarray | None = None,
 
 def _outcomes(outcome: np.ndarray) -> dict[str, float]:
     """Requests, decided requests, the count of each outcome, and the shares of decided
-    requests lost (by cause), obtained, refused, out of scope or without a channel; the
-    pending share is of all requests (``outcome``: each request's outcome code)."""
+    requests that ended without the evidence (all causes), lost (by cause), obtained,
+    refused, out of scope or without a channel; the pending share is of all requests
+    (``outcome``: each request's outcome code)."""
     counts = np.bincount(outcome, minlength=len(Outcome))
     created = int(outcome.size)
     decided = created - int(counts[Outcome.PENDING])
@@ -65,6 +66,7 @@ def _outcomes(outcome: np.ndarray) -> dict[str, float]:
     share = (lambda n: n / decided) if decided else (lambda n: float("nan"))
     lost_before = counts[Outcome.LOST_BEFORE_PRESERVATION]
     lost_after = counts[Outcome.LOST_AFTER_LAPSE]
+    s["not_obtained"] = share(decided - counts[Outcome.OBTAINED])  # every cause, below
     s["data_loss"] = share(lost_before + lost_after)
     s["loss_before_preservation"] = share(lost_before)
     s["loss_after_lapse"] = share(lost_after)
