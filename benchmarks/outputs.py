@@ -12,7 +12,7 @@ then written ``--repeat`` times each way, alternately, replacing the previous re
   fsynced (``runner.write_outputs``), the marker with every file's SHA-256, the atomic
   exchange, and removing the replaced results file by file.
 
-Both write the same bytes (``runner.run_files``, encoded by ``folders.encode``). This is a
+Both write the same bytes (``runner.run_files``, encoded by ``writing.encode``). This is a
 report, not a test.
 
     python benchmarks/folders.py              # 7 writes each way
@@ -32,27 +32,27 @@ from pathlib import Path
 from sim.experiments import runner
 from sim.inputs.provisions import load_variant
 from sim.inputs.world import load_world
-from sim.outputs import folders, manifest
+from sim.outputs import folders, manifest, writing
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def bare(out: Path, files: Callable[[], Iterator[tuple[str, folders.Content]]]) -> None:
+def bare(out: Path, files: Callable[[], Iterator[tuple[str, writing.Content]]]) -> None:
     stage = out.with_name(out.name + ".new")
     stage.mkdir()
     for name, content in files():
-        (stage / name).write_bytes(folders.encode(name, content))
+        (stage / name).write_bytes(writing.encode(name, content))
     if out.exists():
         out.rename(out.with_name(out.name + ".old"))
     stage.rename(out)
     shutil.rmtree(out.with_name(out.name + ".old"), ignore_errors=True)
 
 
-def safe(out: Path, files: Callable[[], Iterator[tuple[str, folders.Content]]]) -> None:
+def safe(out: Path, files: Callable[[], Iterator[tuple[str, writing.Content]]]) -> None:
     folders.check(out, "run")
     with folders.claim(out, "run") as target, target.staging() as stage:
         for name, content in files():
-            folders.write(stage, {name: content})
+            writing.write(stage, {name: content})
 
 
 def main() -> None:
@@ -66,7 +66,7 @@ def main() -> None:
     body = manifest.run_manifest(ROOT / "scenarios" / "un_convention_2024.toml",
                                  ROOT / "scenarios" / "worlds" / "default.toml", 1, 1, 1825)
 
-    def files() -> Iterator[tuple[str, folders.Content]]:
+    def files() -> Iterator[tuple[str, writing.Content]]:
         return runner.run_files(results, table, body)
 
     times: dict[str, list[float]] = {"bare": [], "coopsim": []}

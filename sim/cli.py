@@ -36,7 +36,7 @@ from sim.inputs.provisions import Variant, load_variant, shipped
 from sim.inputs.schema import InputError
 from sim.inputs.world import World, load_world, scaled
 from sim.metrics import report
-from sim.outputs import folders, manifest
+from sim.outputs import folders, manifest, writing
 
 DEFAULT_WORLD = str(catalogue.DEFAULT_WORLD)
 WORLD_HELP = "world file or shipped name (default: default)"
@@ -381,7 +381,7 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
         table = calibration.calibrate(targets, variant, world, reps=args.reps, seed=args.seed,
                                       days=args.days)
         with target.staging() as stage:
-            folders.write(stage, {"calibration.csv": table})
+            writing.write(stage, {"calibration.csv": table})
     print(f"Status quo: {variant.variant.title}, "
           f"{', '.join(f'{k} = {v}' for k, v in targets.status_quo.set.items())} "
           f"({targets.status_quo.source}); {args.reps} replication(s), seed {args.seed}\n")

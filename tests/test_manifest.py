@@ -15,7 +15,7 @@ from conftest import UN
 
 from sim.briefing import pack
 from sim.briefing.brief import Settings
-from sim.outputs import folders, manifest
+from sim.outputs import manifest, writing
 
 PROVENANCE = ["packages", "git_revision"]
 RUN = ["variant", "variant_sha256", "world", "world_sha256", "seed", "reps", "days",
@@ -62,17 +62,17 @@ def test_the_brief_manifest() -> None:
     ("brief.md", "# title\n", b"# title\n"),
     ("chart.png", b"\x89PNG", b"\x89PNG"),
 ], ids=["csv", "json", "text", "bytes"])
-def test_encode_by_name(name: str, content: folders.Content, expected: bytes) -> None:
-    assert folders.encode(name, content) == expected
+def test_encode_by_name(name: str, content: writing.Content, expected: bytes) -> None:
+    assert writing.encode(name, content) == expected
 
 
 def test_parquet_round_trips_and_mismatches_are_refused() -> None:
     frame = pd.DataFrame({"x": [1, 2], "y": ["a", "b"]})
-    data = folders.encode("t.parquet", frame)
+    data = writing.encode("t.parquet", frame)
     pd.testing.assert_frame_equal(pd.read_parquet(io.BytesIO(data)), frame)
     for name, content in (("t.json", frame), ("t.csv", {"a": 1}), ("t.txt", frame)):
         with pytest.raises(TypeError, match=name):
-            folders.encode(name, content)
+            writing.encode(name, content)
 
 
 def test_write_puts_each_file_in_place_atomically(tmp_path: Path,
@@ -81,7 +81,7 @@ def test_write_puts_each_file_in_place_atomically(tmp_path: Path,
     real = os.replace
     monkeypatch.setattr(os, "replace", lambda a, b: (replaced.append(Path(b).name),
                                                      real(a, b))[1])
-    folders.write(tmp_path, {"summary.csv": pd.DataFrame({"x": [1]}), "manifest.json": {}})
+    writing.write(tmp_path, {"summary.csv": pd.DataFrame({"x": [1]}), "manifest.json": {}})
     assert replaced == ["summary.csv", "manifest.json"]
     assert sorted(os.listdir(tmp_path)) == ["manifest.json", "summary.csv"]
     assert (tmp_path / "manifest.json").read_text() == "{}\n"

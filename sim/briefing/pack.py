@@ -21,7 +21,7 @@ from sim.inputs import matrix, sources
 from sim.inputs.provisions import Variant
 from sim.inputs.world import World
 from sim.metrics.registry import metric
-from sim.outputs import folders
+from sim.outputs import writing
 from sim.outputs.manifest import manifest
 
 TITLE = "Cross-border electronic evidence under the cybercrime treaty drafts"
@@ -95,7 +95,7 @@ def write(brief: Brief, world: World, folder: Path, command: str) -> list[str]:
     figs = figures(brief)
     sections = _sections(brief, world, figs)
     images: dict[str, bytes] = {}
-    files: dict[str, folders.Content] = {}
+    files: dict[str, writing.Content] = {}
     for stem, fig in figs.items():
         png, svg = io.BytesIO(), io.BytesIO()
         fig.savefig(png, format="png", dpi=200)
@@ -107,7 +107,7 @@ def write(brief: Brief, world: World, folder: Path, command: str) -> list[str]:
     for name, frame in _tables(brief).items():
         files[f"{name}.csv"] = frame
     files["manifest.json"] = brief_manifest(brief, command)
-    folders.write(folder, files)
+    writing.write(folder, files)
     return sorted(files)
 
 

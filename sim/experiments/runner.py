@@ -12,7 +12,7 @@ from sim.engine.model import CooperationModel
 from sim.inputs.provisions import Variant
 from sim.inputs.world import World
 from sim.metrics.observe import Observation
-from sim.outputs import folders
+from sim.outputs import writing
 
 DEFAULT_DAYS = 1825  # five years: needs arise in the first; all but a few requests end by the fifth
 TABLES = ("events", "requests", "daily", "backlog")  # one Parquet file each
@@ -50,7 +50,7 @@ def summary_table(results: list[RunResult], seed: int) -> pd.DataFrame:
 
 
 def run_files(results: list[RunResult], table: pd.DataFrame,
-              manifest: dict) -> Iterator[tuple[str, folders.Content]]:
+              manifest: dict) -> Iterator[tuple[str, writing.Content]]:
     """The files of a run in the order they are written: ``summary.csv``, the tables of every
     replication as Parquet (each made when reached: one in memory at a time), the manifest."""
     yield "summary.csv", table
@@ -64,4 +64,4 @@ def write_outputs(folder: Path, results: list[RunResult], table: pd.DataFrame,
                   manifest: dict) -> None:
     """Write every file of a run into ``folder`` (a staging folder: see ``sim.outputs``)."""
     for name, content in run_files(results, table, manifest):
-        folders.write(folder, {name: content})
+        writing.write(folder, {name: content})

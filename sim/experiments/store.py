@@ -20,7 +20,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.outputs.folders import SHARD_NAME, SHARDS, atomic_write
+from sim.outputs.folders import SHARD_NAME, SHARDS
+from sim.outputs.writing import atomic_write
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) \
     | getattr(os, "O_CLOEXEC", 0)  # never a symlink; never wait on a FIFO

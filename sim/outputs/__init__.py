@@ -1,2 +1,2 @@
-"""What coopsim writes: results folders that never destroy what a user owns, with atomic
-writes (``folders``), and the one manifest schema (``manifest``)."""
+"""What coopsim writes: results folders that never destroy what a user owns (``folders``),
+every file written atomically (``writing``), and the one manifest schema (``manifest``)."""

@@ -17,9 +17,7 @@ Two kinds of folder:
   manifest are replaced file by file; the manifest is removed before the tables change and
   written after them with their hashes, so a manifest always describes the tables beside it.
 
-Every file goes first to a temporary file with an unpredictable name, created exclusively
-(never through a symlink), then is put in place with ``os.replace`` (:func:`atomic_write`;
-:func:`write` encodes tables, manifests and text for it). One process at a time
+Every file is written atomically (:mod:`sim.outputs.writing`). One process at a time
 writes a folder: the others stop at once (they do not wait), naming the folder. Leftovers of
 a process that died (``.NAME.partial-*``, ``.NAME.old-*``) are cleaned up by the next run.
 """
@@ -30,7 +28,6 @@ import ctypes
 import errno
 import fcntl
 import hashlib
-import io
 import json
 import os
 import re
@@ -39,18 +36,15 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
 
 from sim.inputs.schema import InputError
+from sim.outputs.writing import PARTIAL, atomic_write, sha256, umask
 
 MARKER = ".coopsim"
-PARTIAL = ".partial-"  # temporary files and staging folders: ``.NAME.partial-RANDOM``
 OLD = ".old-"  # a previous result moved aside during a two-rename swap: ``.NAME.old-RANDOM``
 LOCK = ".coopsim-lock"  # beside the folder: ``.NAME.coopsim-lock``, while a process writes it
 REPLACED = frozenset({"run", "brief", "calibrate"})
@@ -72,76 +66,6 @@ class Marker:
         body = {"coopsim": 1, "kind": self.kind, "complete": self.complete,
                 "files": dict(sorted(self.files.items()))}
         return (json.dumps(body, indent=1) + "\n").encode()
-
-
-# --- writing files ----------------------------------------------------------------------------
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically; a symlink at ``path`` is replaced, not followed."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}{PARTIAL}")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-Content = bytes | str | Mapping[str, Any] | pd.DataFrame
-
-
-def encode(name: str, content: Content) -> bytes:
-    """A file's bytes by its name: a frame as ``.csv`` (no index) or ``.parquet``, a mapping as
-    ``.json`` (indented by two, one newline at the end), text as UTF-8, bytes as they are."""
-    suffix = Path(name).suffix
-    if isinstance(content, bytes):
-        return content
-    if isinstance(content, str):
-        return content.encode()
-    if isinstance(content, pd.DataFrame) and suffix == ".csv":
-        return content.to_csv(index=False).encode()
-    if isinstance(content, pd.DataFrame) and suffix == ".parquet":
-        data = io.BytesIO()
-        content.to_parquet(data)
-        return data.getvalue()
-    if isinstance(content, Mapping) and suffix == ".json":
-        return (json.dumps(content, indent=2) + "\n").encode()
-    raise TypeError(f"cannot write a {type(content).__name__} as {name}")
-
-
-def write(folder: Path, files: Mapping[str, Content]) -> None:
-    """Write each file into ``folder`` with :func:`atomic_write`, one after the other, each
-    encoded (:func:`encode`) just before it is written. Every output goes through here."""
-    for name, content in files.items():
-        atomic_write(folder / name, encode(name, content))
-
-
-def sha256(path: Path) -> str:
-    """SHA-256 of a regular file, read without following a symlink."""
-    digest = hashlib.sha256()
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb") as f:
-        for block in iter(lambda: f.read(2**20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _umask() -> int:
-    """The process's umask (read once: ``os.umask`` can only be read by setting it)."""
-    global _UMASK
-    if _UMASK is None:
-        _UMASK = os.umask(0o022)
-        os.umask(_UMASK)
-    return _UMASK
-
-
-_UMASK: int | None = None
 
 
 # --- whose folder is it? ----------------------------------------------------------------------
@@ -413,7 +337,7 @@ def _seal(stage: Path, kind: str) -> None:
     """Record every staged file with its hash, mark the stage complete, flush it to disk."""
     files = {p.name: sha256(p) for p in sorted(stage.iterdir()) if p.name != MARKER}
     atomic_write(stage / MARKER, Marker(kind, files, complete=True).dumps())
-    os.chmod(stage, 0o777 & ~_umask())
+    os.chmod(stage, 0o777 & ~umask())
     fd = os.open(stage, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)

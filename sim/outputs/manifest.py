@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from sim.inputs.catalogue import SOURCE_ROOT
-from sim.outputs.folders import encode
+from sim.outputs.writing import encode
 
 PACKAGES = ("coopsim", "mesa", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "scipy")
 
