@@ -1,10 +1,11 @@
 """Engine benchmark: throughput, SimPy overhead, cost linearity and peak memory.
 
 Runs the model on the default world and the UN convention variant at several sizes. Sizes
-grow by lengthening the arrival window at a fixed daily rate (the default world's 10,000
-cases a year unless ``--per-year`` says otherwise), and each run goes to the end of the
-window plus three years, so nearly every request finishes. Each size runs in a fresh
-``spawn`` subprocess so that ``ru_maxrss`` is the peak of that size alone.
+grow by lengthening the measured window at a fixed daily rate (the default world's 10,000
+cases a year unless ``--per-year`` says otherwise), with no warm-up, and each run goes on
+(needs still arising) until the window's requests have ended, or five years after it. Each
+size runs in a fresh ``spawn`` subprocess so that ``ru_maxrss`` is the peak of that size
+alone.
 
 Beside each model run, a bare SimPy script with the same number of processes (one per
 request) and about the same number of events (the rest are timeouts), stepped day by day
@@ -124,28 +125,37 @@ def benchmark_model(requests: int, per_year: float, seed: int, tree: str | None 
     checkout if None). Uses only the public API, which every revision compared provides."""
     if tree is not None:
         sys.path.insert(0, tree)
+    import sim
     from sim import CooperationModel, load_variant, load_world
 
     world = ample_desks(load_world(ROOT / "scenarios" / "worlds" / "default.toml"))
     cases = world.cases
     window = requests / (per_year * REQUESTS_PER_CASE) * 365
-    cases = cases.model_copy(update={
-        "per_year": cases.per_year.model_copy(update={"value": per_year}),
+    per_year_value = cases.per_year.model_copy(update={"value": per_year})
+    if hasattr(sim, "Window"):  # needs arise without end: measure a window of them
+        cases = cases.model_copy(update={"per_year": per_year_value})
+        world = world.model_copy(update={"cases": cases})
+        model = CooperationModel(load_variant(VARIANT), world, seed=seed,
+                                 window=sim.Window(0, window, TAIL_DAYS))
+        return model, model.measure
+    cases = cases.model_copy(update={  # a revision whose needs arise over a window only
+        "per_year": per_year_value,
         "arrival_days": cases.arrival_days.model_copy(update={"value": window})})
     world = world.model_copy(update={"cases": cases})
     model = CooperationModel(load_variant(VARIANT), world, seed=seed)
-    return model, math.ceil(window) + TAIL_DAYS
+    return model, lambda: model.run(math.ceil(window) + TAIL_DAYS)
 
 
 def run_model(requests: int, per_year: float, seed: int, tree: str | None = None) -> ModelRun:
     """Build a world with ``requests`` worth of arrivals, run it and measure."""
-    m, days = benchmark_model(requests, per_year, seed, tree)
+    m, go = benchmark_model(requests, per_year, seed, tree)
     from sim.vocabulary import Stage
 
     events = count_steps(m.env)
     t0, c0 = time.perf_counter(), time.process_time()
-    m.run(days)
+    go()
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    days = m.steps
     rss = peak_rss_mb()
     stage, start, end = (np.frombuffer(a, dtype=a.typecode)
                          for a in (m.log.stage, m.log.start, m.log.end))
@@ -207,7 +217,7 @@ LAYER_OF_MODULE = {  # engine module -> layer, under this revision's and older n
     "procedure": "procedure", "lifecycle": "procedure", "actors": "actors",
     "agents": "actors", "ledger": "ledger", "eventlog": "ledger", "cases": "cases",
     "casebook": "cases", "request": "cases",
-    "routing": "routing", "model": "model",
+    "routing": "routing", "model": "model", "window": "model",
 }
 
 
@@ -228,9 +238,9 @@ def profile_layers(requests: int, per_year: float, seed: int) -> tuple[int, dict
     import cProfile
     import pstats
 
-    m, days = benchmark_model(requests, per_year, seed)
+    m, go = benchmark_model(requests, per_year, seed)
     profile = cProfile.Profile()
-    profile.runcall(m.run, days)
+    profile.runcall(go)
     spent: dict[str, float] = {}
     for (filename, _, _), (_, _, own, _, callers) in pstats.Stats(profile).stats.items():
         if filename != "~":

@@ -16,7 +16,7 @@ _HOMES = {  # the public API: name -> the module that defines it
     "CooperationModel": "engine.model", "Observation": "metrics.observe",
     "Variant": "inputs.provisions", "load_variant": "inputs.provisions",
     "shipped": "inputs.provisions", "RunResult": "experiments.runner",
-    "replicate": "experiments.runner", "run_one": "experiments.runner",
+    "run_one": "experiments.runner", "Window": "engine.window",
     "World": "inputs.world", "load_world": "inputs.world",
 }
 __all__ = sorted(_HOMES)

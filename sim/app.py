@@ -20,7 +20,8 @@ from mesa.visualization import SolaraViz
 
 from sim.briefing.charts.outcomes import CAUSES
 from sim.briefing.charts.style import INK, MUTED, MUTED_INK, house, percent
-from sim.engine.model import BACKLOG_BY_STATE, CooperationModel
+from sim.engine.model import CooperationModel
+from sim.engine.window import Window
 from sim.experiments import designs
 from sim.inputs.catalogue import DEFAULT_VARIANT, SCENARIOS, names
 from sim.inputs.provisions import Variant, load_variant
@@ -48,8 +49,11 @@ class Explorer(CooperationModel):
                  staff_factor: float = 1.0,
                  party_share: float = BASE.states.party_share.value,
                  compare: bool = False, seed: int = 1, scale: float = SCALE,
-                 scenario: object = None, **grounds: bool) -> None:
-        """``scenario`` is what Mesa's page passes on Reset; randomness comes from ``seed``."""
+                 scenario: object = None, window: Window | None = None,
+                 **grounds: bool) -> None:
+        """``scenario`` is what Mesa's page passes on Reset; randomness comes from ``seed``.
+        ``window`` (none on the page: every case from day 0) measures cohorts, for
+        ``measure()``."""
         unknown = set(grounds) - {f"allow_{g.value}" for g in Ground}
         if unknown:
             raise TypeError(f"unknown controls: {sorted(unknown)}")
@@ -57,12 +61,12 @@ class Explorer(CooperationModel):
                        party_share)
         text = load_variant(SCENARIOS / f"{variant}.toml")
         changed = _variant(text, set_preservation, preservation_days, extension, grounds)
-        super().__init__(changed, world, seed)
+        super().__init__(changed, world, seed, window)
         self.controls = {"variant": variant, "set_preservation": set_preservation,
                          "preservation_days": preservation_days, "extension": extension,
                          "staff_factor": staff_factor, **grounds}
         self.reference = CooperationModel(load_variant(SCENARIOS / f"{REFERENCE}.toml"), world,
-                                          seed) if compare else None
+                                          seed, window) if compare else None
 
     def step(self) -> None:
         super().step()
@@ -115,10 +119,9 @@ def latency_so_far(m: CooperationModel) -> np.ndarray:
 
 def busiest(m: CooperationModel, top: int = 5) -> dict[str, np.ndarray]:
     """Daily backlog of the central authorities with the largest peaks so far."""
-    rows = m.datacollector.model_vars[BACKLOG_BY_STATE]
-    if not rows:
+    matrix = m.backlog_matrix()
+    if not len(matrix):
         return {}
-    matrix = np.vstack(rows)
     order = np.argsort(-matrix.max(axis=0))[:top]
     return {m.states[i].name: matrix[:, i] for i in order if matrix[:, i].max() > 0}
 

@@ -20,15 +20,17 @@ from typing import Any, NoReturn
 import pandas as pd
 
 from sim import limits
-from sim.briefing import brief, pack
+from sim.briefing import brief, charts, pack
 from sim.experiments import (
     analyses,
     calibration,
+    capacity,
     designs,
     execution,
     executors,
     runner,
     sensitivity,
+    warmup,
 )
 from sim.experiments.store import ShardStore
 from sim.inputs import catalogue, matrix, sources
@@ -76,8 +78,9 @@ def common(p: argparse.ArgumentParser, reps: int | None, out: str,
     if reps is not None:
         p.add_argument("--reps", type=bounded(1, limits.MAX_REPS), default=reps,
                        help=f"replications (default {reps})")
-    p.add_argument("--days", type=bounded(1, limits.MAX_DAYS), default=runner.DEFAULT_DAYS,
-                   help=f"horizon in days (default {runner.DEFAULT_DAYS})")
+    p.add_argument("--window", type=bounded(1, limits.MAX_WINDOW), default=limits.DEFAULT_WINDOW,
+                   help="days of arising needs whose outcomes are reported, after the world's "
+                        f"warm-up and followed by its run-off (default {limits.DEFAULT_WINDOW})")
     p.add_argument("--out", help=f"output folder (default {out})")
     if parallel:
         p.add_argument("--workers", type=bounded(1, limits.max_workers()),
@@ -97,6 +100,8 @@ def parser() -> argparse.ArgumentParser:
     add_world_command(sub)
     add_briefing_commands(sub)
     add_calibrate_command(sub)
+    add_warmup_command(sub)
+    add_capacity_command(sub)
     return p
 
 
@@ -155,7 +160,7 @@ def add_briefing_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     brief.add_argument("--scale", type=float, default=0.05,
                        help="share of the world's yearly cases each replication draws, staff "
                             "scaled alike (default 0.05; 1 = full scale)")
-    common(brief, 30, "results/brief/", parallel=True)
+    common(brief, 20, "results/brief/", parallel=True)
     app = sub.add_parser("app", help="the interactive page in a browser (Solara)")
     app.add_argument("--host", default="localhost", help="address to serve on")
     app.add_argument("--port", type=bounded(1, 65535), default=8765, help="port (default 8765)")
@@ -166,6 +171,32 @@ def add_calibrate_command(sub: argparse._SubParsersAction[argparse.ArgumentParse
     cal = sub.add_parser("calibrate", help="the status quo beside published figures")
     cal.add_argument("--targets", default=str(catalogue.TARGETS))
     common(cal, 3, "results/calibration/")
+
+
+def add_warmup_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``warmup``: how long a world takes to reach its steady state."""
+    w = sub.add_parser("warmup", help="the warm-up a world needs (MSER-5 on the mean backlog)")
+    w.add_argument("variants", nargs="*", help="variants (default: all in scenarios/)")
+    w.add_argument("--world", default=DEFAULT_WORLD, help=WORLD_HELP)
+    w.add_argument("--seeds", type=bounded(1, limits.MAX_REPS), default=4,
+                   help="runs per variant whose backlogs are averaged (default 4)")
+    w.add_argument("--days", type=bounded(10, limits.MAX_WINDOW), default=3650,
+                   help="days each run lasts from an empty world (default 3650)")
+    w.add_argument("--scale", type=float, default=1.0,
+                   help="share of the world's yearly cases, staff scaled alike (default 1)")
+    w.add_argument("--out", help="output folder (default results/warmup/)")
+    w.add_argument("--workers", type=bounded(1, limits.max_workers()),
+                   default=os.cpu_count() or 1, help="local worker processes (default: all cores)")
+
+
+def add_capacity_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``capacity``: the staff one central authority needs to meet a target."""
+    c = sub.add_parser("capacity", help="the smallest staff meeting a median-days target")
+    c.add_argument("variant", help="variant file or shipped name")
+    c.add_argument("--state", required=True, metavar="ISO3", help="the central authority's State")
+    c.add_argument("--target-days", type=bounded(1, limits.MAX_WINDOW), required=True,
+                   help="median days from an MLA request's arrival to its execution")
+    common(c, 1, "results/capacity_<variant>_<state>/", parallel=True)
 
 
 def check_executor(args: argparse.Namespace) -> None:
@@ -197,17 +228,21 @@ def at_most(option: str, count: int, limit: int, what: str) -> None:
                          "split the study into several")
 
 
-def held_cases(world: World, reps: int) -> None:
-    """``run`` and ``calibrate`` keep every replication's records in memory: bound them."""
-    at_most("--reps", round(reps * world.cases.drawn), limits.MAX_HELD_CASES,
-            "cases held in memory")
+def run_size(world: World, window: int, reps: int, held: bool = False) -> None:
+    """Bound the cases one run draws (warm-up, ``reps`` windows, run-off) and, for ``run``
+    and ``calibrate``, which keep the records of every window in memory, those held."""
+    at_most("--reps", round(world.drawn(window * reps)), limits.MAX_CASES,
+            "cases drawn by one run (warm-up, windows and run-off)")
+    if held:
+        at_most("--reps", round(reps * world.cases.per_year.value * window / 365),
+                limits.MAX_HELD_CASES, "cases held in memory")
 
 
 def publish(target: folders.Target, tables: dict[str, pd.DataFrame], design: str,
             args: argparse.Namespace, **details: Any) -> None:
     """Put an experiment's tables and their manifest in its folder."""
     body = manifest.experiment_manifest(design, seed=args.seed, reps=getattr(args, "reps", 1),
-                                        days=args.days, world=args.world, **details)
+                                        window=args.window, world=args.world, **details)
     target.publish(manifest.experiment_files(tables, body))
 
 
@@ -217,12 +252,26 @@ def say(target: folders.Target) -> None:
         print(f"coopsim: {note}", file=sys.stderr)
 
 
+def overloads(table: pd.DataFrame, by: list[str]) -> None:
+    """One line on stderr for each setting under which a central authority is overloaded
+    (its figures then depend on the run's length, not on a steady state)."""
+    if "overloaded_desks" not in table:
+        return
+    hit = table[table["overloaded_desks"] > 0]
+    for key, rows in hit.groupby(by, sort=False):
+        print(f"coopsim: warning: {', '.join(map(str, key if isinstance(key, tuple) else [key]))}"
+              f": {int(rows['overloaded_desks'].max())} central authorities receive more files "
+              "than they can review, so these figures depend on how long the run lasts; "
+              "`coopsim run` with this setting names them", file=sys.stderr)
+
+
 def failures(table: pd.DataFrame) -> int:
     """Exit status 1, and one line on stderr, if some runs failed (their rows say why)."""
     found = execution.failures(table)
     if not found.count:
         return 0
-    print(f"coopsim: error: {found.count} of {len(table)} runs failed ({found.transient} for a "
+    runs = int((table["rep"] == 0).sum()) if "rep" in table else len(table)
+    print(f"coopsim: error: {found.count} of {runs} runs failed ({found.transient} for a "
           f"transient reason: rerun the same command to retry them); first: "
           f"{found.first_error}", file=sys.stderr)
     return 1
@@ -254,6 +303,7 @@ def load_variants(names: list[str], reference: str) -> list[Variant]:
 def cmd_compare(args: argparse.Namespace) -> int:
     check_executor(args)
     world = load_world(args.world)
+    run_size(world, args.window, args.reps)
     variants = load_variants(args.variants, args.reference)
     names = [v.name for v in variants]
     at_most("--reps", len(variants) * args.reps, limits.MAX_RUNS, "runs")
@@ -262,16 +312,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
     with executor_for(args) as executor, folders.claim(out, "compare") as target:
         say(target)
         table = analyses.compare(variants, world, reps=args.reps, seed=args.seed,
-                                    days=args.days, workers=args.workers,
+                                    window=args.window, workers=args.workers,
                                     store=ShardStore(target.path), executor=executor)
         stats = analyses.paired(table, args.reference, list(report.COMPARE), seed=args.seed)
         publish(target, {"runs.csv": table, "compare.csv": stats}, "compare", args,
                 variants=names)
     titles = {v.name: v.variant.title for v in variants}
-    print(f"{len(variants)} variants in world '{world.world.name}': seeds {args.seed}.."
-          f"{args.seed + args.reps - 1} ({args.reps} replication(s)), {args.days} days; every "
-          f"variant faces the same cases. Differences are paired, against {args.reference}.\n")
+    print(f"{len(variants)} variants in world '{world.world.name}', seed {args.seed}: "
+          f"{args.reps} replication(s), each a {args.window}-day window of one run after its "
+          f"warm-up; every variant faces the same cases. Differences are paired, against "
+          f"{args.reference}.\n")
     print(report.compare_text(stats, titles, args.reps))
+    overloads(table, ["variant"])
     print(f"\nWrote {out / 'runs.csv'} (one row per run) and {out / 'compare.csv'}")
     return failures(table)
 
@@ -292,13 +344,14 @@ def sweep_settings(args: argparse.Namespace, variant: Variant,
 def cmd_sweep(args: argparse.Namespace) -> int:
     check_executor(args)
     variant, world = load_variant(args.variant), load_world(args.world)
+    run_size(world, args.window, args.reps)
     settings = sweep_settings(args, variant, world)
     out = out_dir(args, f"sweep_{variant.name}")
     folders.check(out, "sweep")
     with executor_for(args) as executor, folders.claim(out, "sweep") as target:
         say(target)
         table = analyses.sweep(variant, world, settings, reps=args.reps, seed=args.seed,
-                                  days=args.days, workers=args.workers, design=args.design,
+                                  window=args.window, workers=args.workers, design=args.design,
                                   store=ShardStore(target.path), executor=executor)
         publish(target, {"sweep.csv": table}, args.design, args, variant=variant.name,
                 set=args.set)
@@ -308,8 +361,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         means = means.describe().loc[["min", "50%", "max"]].rename_axis("").reset_index()
         params = [""]
     print(f"{variant.variant.title}: {len(means)} point(s) x {args.reps} replication(s), "
-          f"seeds {args.seed}..{args.seed + args.reps - 1}, {args.days} days\n")
+          f"seed {args.seed}, {args.window}-day windows\n")
     print(report.table_text(means, params))
+    overloads(table, [path for path, _ in settings])
     print(f"\nWrote {out / 'sweep.csv'} (one row per point and replication)")
     return failures(table)
 
@@ -318,6 +372,7 @@ def cmd_attribute(args: argparse.Namespace) -> None:
     check_executor(args)
     a, b = load_variant(args.a), load_variant(args.b)
     world = load_world(args.world)
+    run_size(world, args.window, args.reps)
     groups = designs.differing_groups(a.model_dump(mode="json"), b.model_dump(mode="json"))
     at_most("--reps", 2 ** len(groups) * args.reps, limits.MAX_RUNS, "runs")
     metrics = list(report.ATTRIBUTED)
@@ -326,7 +381,7 @@ def cmd_attribute(args: argparse.Namespace) -> None:
     with executor_for(args) as executor, folders.claim(out, "attribute") as target:
         say(target)
         table = analyses.attribute(a, b, world, metrics, reps=args.reps, seed=args.seed,
-                                      days=args.days, workers=args.workers,
+                                      window=args.window, workers=args.workers,
                                       store=ShardStore(target.path), executor=executor)
         publish(target, {"attribution.csv": table}, "attribute", args, a=a.name, b=b.name)
     print(f"What makes the difference from {a.variant.title} to {b.variant.title} "
@@ -345,12 +400,12 @@ def cmd_sensitivity(args: argparse.Namespace) -> None:
     with executor_for(args) as executor, folders.claim(out, "sensitivity") as target:
         say(target)
         table = analyses.study(variant, world, params, list(report.ATTRIBUTED),
-                                  seed=args.seed, days=args.days, workers=args.workers,
+                                  seed=args.seed, window=args.window, workers=args.workers,
                                   store=ShardStore(target.path), executor=executor)
         publish(target, {"indices.csv": table}, params.method, args, variant=variant.name,
                 params=str(args.params))
     print(f"{variant.variant.title}: {params.method} indices over {len(params.params)} "
-          f"parameter(s), seed {args.seed}, {args.days} days\n")
+          f"parameter(s), seed {args.seed}, {args.window}-day window\n")
     print(report.indices_text(table))
     print(f"\nWrote {out / 'indices.csv'}")
 
@@ -373,18 +428,20 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
     targets = calibration.load_targets(Path(args.targets))
     variant, world = calibration.status_quo(targets, catalogue.SCENARIOS,
                                             load_world(args.world))
-    held_cases(world, args.reps)
+    run_size(world, args.window, args.reps, held=True)
     out = out_dir(args, "calibration")
     folders.check(out, "calibrate")
     with folders.claim(out, "calibrate") as target:
         say(target)
         table = calibration.calibrate(targets, variant, world, reps=args.reps, seed=args.seed,
-                                      days=args.days)
+                                      window=args.window)
         with target.staging() as stage:
             writing.write(stage, {"calibration.csv": table})
     print(f"Status quo: {variant.variant.title}, "
           f"{', '.join(f'{k} = {v}' for k, v in targets.status_quo.set.items())} "
-          f"({targets.status_quo.source}); {args.reps} replication(s), seed {args.seed}\n")
+          f"({targets.status_quo.source}); {args.reps} independent run(s), seeds {args.seed}-"
+          f"{args.seed + args.reps - 1}, each measured over one {args.window}-day window after "
+          "the warm-up\n")
     print(matrix.markdown(report.calibration_rows(table)))
     print(f"\n{int(table['within'].sum())} of {len(table)} targets within tolerance. "
           f"Wrote {out / 'calibration.csv'}")
@@ -394,14 +451,14 @@ def cmd_brief(args: argparse.Namespace) -> None:
     check_executor(args)
     world = load_world(args.world)
     variants = load_variants(args.variants, args.reference)
-    scaled(world, args.scale)  # a bad --scale fails before anything runs
-    at_most("--reps", brief.most_runs(len(variants), args.reps), limits.MAX_RUNS, "runs")
+    run_size(scaled(world, args.scale), args.window, args.reps)  # a bad --scale fails here
+    at_most("VARIANT", brief.most_runs(len(variants)), limits.MAX_RUNS, "runs")
     out = out_dir(args, "brief")
     folders.check(out, "brief")
     with executor_for(args) as executor, folders.claim(out, "brief") as target:
         say(target)
         gathered = brief.gather(variants, world, args.reference, reps=args.reps,
-                                seed=args.seed, days=args.days, scale=args.scale,
+                                seed=args.seed, window=args.window, scale=args.scale,
                                 workers=args.workers, executor=executor)
         command = "coopsim " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["brief"] \
             else "coopsim brief"
@@ -411,6 +468,73 @@ def cmd_brief(args: argparse.Namespace) -> None:
     print(f"\n{len(gathered.variants)} variants x {args.reps} replications (scale x{args.scale:g}),"
           f" sweep and attribution in {gathered.seconds:.0f} s. Wrote {len(files)} files to {out}; "
           f"open {out / 'brief.html'}")
+
+
+def cmd_warmup(args: argparse.Namespace) -> None:
+    world = scaled(load_world(args.world), args.scale)
+    variants = [load_variant(n) for n in args.variants] or shipped()
+    at_most("--seeds", len(variants) * args.seeds, limits.MAX_RUNS, "runs")
+    at_most("--days", round(world.cases.per_year.value * args.days / 365), limits.MAX_CASES,
+            "cases drawn by one run")
+    out = out_dir(args, "warmup")
+    folders.check(out, "warmup")
+    with folders.claim(out, "warmup") as target:
+        say(target)
+        table = warmup.truncation(variants, world, seeds=args.seeds, days=args.days,
+                                  workers=args.workers)
+        body = manifest.manifest("warmup", {
+            "method": warmup.__doc__.split("\n\n")[1].replace("\n", " "),
+            "world": args.world, "scale": args.scale, "seeds": args.seeds, "days": args.days})
+        with target.staging() as stage:
+            writing.write(stage, {"warmup.csv": table, "manifest.json": body})
+    print(f"End of the transient by MSER-5 on the mean daily backlog of {args.seeds} runs "
+          f"per variant ({args.days} days from an empty world '{world.world.name}'):\n")
+    print(matrix.markdown([["variant", "MSER-5 day", "files after", "single runs"],
+                           *[[r.variant, f"{r.mser5_day:,}", f"{r.backlog_after:,.0f}",
+                              r.single_runs] for r in table.itertuples()]]))
+    print(f"\nRecommended warm-up: {warmup.recommended(table):,} days (the world file's "
+          f"measurement.warmup_days is {world.measurement.warmup_days.value:,}). Wrote "
+          f"{out / 'warmup.csv'}")
+
+
+def cmd_capacity(args: argparse.Namespace) -> None:
+    check_executor(args)
+    variant, world = load_variant(args.variant), load_world(args.world)
+    state = args.state.upper()
+    capacity.staffed(world, state, 1)  # an unknown State fails before anything runs
+    run_size(world, args.window, args.reps)
+    out = out_dir(args, f"capacity_{variant.name}_{state}")
+    folders.check(out, "capacity")
+    office = next(r.name for r in world.states.rows() if r.iso3 == state)
+    with executor_for(args) as executor, folders.claim(out, "capacity") as target:
+        say(target)
+        answer, curve = capacity.search(
+            variant, world, capacity.Target(state, args.target_days), seed=args.seed,
+            window=args.window, reps=args.reps, workers=args.workers, executor=executor)
+        style = charts.Style.of([variant], variant.name, f"Source: coopsim simulation, world "
+                                f"'{world.world.name}', seed {args.seed}, {args.reps} window(s) "
+                                f"of {args.window} days after the warm-up.")
+        fig = charts.capacity_curve(curve, style, variant.name, office, args.target_days, answer)
+        body = manifest.manifest("capacity", {
+            "variant": variant.name, "state": state, "target_days": args.target_days,
+            "answer": answer, "seed": args.seed, "reps": args.reps, "world": args.world,
+            "measurement": manifest.measurement(args.window, args.reps)})
+        with target.staging() as stage:
+            writing.write(stage, {"capacity.csv": curve, **pack.chart_files(fig, "capacity"),
+                                  "manifest.json": body})
+    print(f"{office}'s central authority under {variant.variant.title}: median days from an "
+          f"MLA request's arrival to its execution, by staff (same cases at every figure)\n")
+    print(matrix.markdown([["staff", "median days", "requests executed", "not obtained",
+                            "meets target"],
+                           *[[f"{r.staff:,}" if r.staff != "unlimited" else r.staff,
+                              f"{r.median_days:,.0f}", f"{r.executed:,}",
+                              f"{100 * r.not_obtained:.1f}%", "yes" if r.meets else "no"]
+                             for r in curve.itertuples()]]))
+    verdict = (f"the smallest staff with a median of {args.target_days:,} days or less is "
+               f"{answer:,}" if answer is not None else
+               f"no staff figure meets {args.target_days:,} days: even unlimited staff leave a "
+               "median above it (review and execution alone take longer)")
+    print(f"\n{office}: {verdict}. Wrote {out / 'capacity.csv'} and {out / 'capacity.png'}")
 
 
 def cmd_app(args: argparse.Namespace) -> None:
@@ -424,20 +548,24 @@ def cmd_app(args: argparse.Namespace) -> None:
 def cmd_run(args: argparse.Namespace) -> None:
     vpath, wpath = catalogue.variant_file(args.variant), catalogue.world_file(args.world)
     variant, world = load_variant(vpath), load_world(wpath)
-    held_cases(world, args.reps)
+    run_size(world, args.window, args.reps, held=True)
     out = out_dir(args, variant.name)
     folders.check(out, "run")
     with folders.claim(out, "run") as target:
         say(target)
-        results = runner.replicate(variant, world, args.seed, args.reps, args.days)
-        table = runner.summary_table(results, args.seed)
+        result = runner.run_one(variant, world, args.seed, args.window, args.reps)
+        table = runner.summary_table(result, args.seed)
         with target.staging() as stage:
-            runner.write_outputs(stage, results, table, manifest.run_manifest(
-                vpath, wpath, args.seed, args.reps, args.days))
+            runner.write_outputs(stage, result, table, manifest.run_manifest(
+                vpath, wpath, args.seed, args.reps, args.window, result.steady))
+    steady = result.steady
     print(report.summary_text(
-        f"{variant.variant.title} in world '{world.world.name}'\nseed {args.seed}, "
-        f"{args.reps} replication(s), {args.days} days, "
+        f"{variant.variant.title} in world '{world.world.name}'\nseed {args.seed}: "
+        f"{args.reps} replication(s), each the needs arising in a {args.window}-day window "
+        f"after a {steady['warmup_days']:,.0f}-day warm-up; "
         f"{table['requests'].mean():,.0f} requests per replication", table))
+    for statement in steady["overloaded"]:
+        print(f"\nWarning: {statement}")
     print(f"\nWrote summary.csv, events.parquet, requests.parquet, daily.parquet, "
           f"backlog.parquet and manifest.json to {out}")
 
@@ -445,7 +573,8 @@ def cmd_run(args: argparse.Namespace) -> None:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int | None]] = {
     "run": cmd_run, "variants": cmd_variants, "compare": cmd_compare, "sweep": cmd_sweep,
     "sensitivity": cmd_sensitivity, "world": cmd_world, "calibrate": cmd_calibrate,
-    "brief": cmd_brief, "app": cmd_app, "attribute": cmd_attribute}
+    "brief": cmd_brief, "app": cmd_app, "attribute": cmd_attribute, "warmup": cmd_warmup,
+    "capacity": cmd_capacity}
 
 
 def main(argv: list[str] | None = None) -> int:

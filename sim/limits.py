@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 
-MAX_CASES = 1_000_000  # cases one replication draws: cases.per_year x arrival_days / 365
-MAX_HELD_CASES = 5_000_000  # cases `run` and `calibrate` hold in memory over all replications
-MAX_DAYS = 7_305  # horizon (--days), twenty years
+MAX_CASES = 1_000_000  # cases one replication draws: per_year x (warm-up + window + run-off)/365
+MAX_HELD_CASES = 5_000_000  # cases of the cohorts `run` and `calibrate` hold over replications
+MAX_WINDOW = 7_305  # measurement window (--window), warm-up and run-off: twenty years each
+DEFAULT_WINDOW = 365  # days of arrivals reported by default (--window)
 MAX_DURATION_DAYS = 36_525  # any duration or period in a file: a hundred years
 MAX_REPS = 1_000  # replications (--reps)
 MAX_POINTS = 10_000  # points of a sweep: grid points, or N of a sampled design

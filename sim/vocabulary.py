@@ -131,7 +131,7 @@ class Result(IntEnum):
     KEPT = 4  # preservation held until the MLA request arrived
     LAPSED = 5
     EXTENDED = 6
-    CENSORED = 7  # still in this stage at the horizon
+    CENSORED = 7  # still in this stage at the end of the run
 
 
 RESULT_NAMES: tuple[str, ...] = tuple(r.name.lower() for r in Result)
@@ -147,7 +147,7 @@ class Outcome(IntEnum):
     REFUSED = 4
     OUT_OF_SCOPE = 5
     NO_CHANNEL = 6
-    PENDING = 7  # censored at the horizon
+    PENDING = 7  # censored at the end of the run
 
 
 OUTCOME_NAMES: tuple[str, ...] = tuple(o.name.lower() for o in Outcome)

@@ -26,7 +26,8 @@ SMALL_ROSTER = [
 
 
 def world_data(cases_per_year: float = 600) -> dict[str, Any]:
-    """The default world's data cut down to six States and a few hundred cases a year."""
+    """The default world's data cut down to six States and a few hundred cases a year, with no
+    warm-up (its desks are far from busy) and a run-off of up to four years."""
     data = copy.deepcopy(read_toml(DEFAULT_WORLD))
     data["states"]["roster"] = copy.deepcopy(SMALL_ROSTER)
     homes = {s["iso3"] for s in SMALL_ROSTER}
@@ -39,6 +40,8 @@ def world_data(cases_per_year: float = 600) -> dict[str, Any]:
     data["central_authorities"]["staff_by_state"]["value"] = {
         k: v for k, v in staff.items() if k in homes}
     data["cases"]["per_year"]["value"] = cases_per_year
+    data["measurement"]["warmup_days"]["value"] = 0
+    data["measurement"]["runoff_days"]["value"] = 1460
     return data
 
 

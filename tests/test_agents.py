@@ -97,7 +97,9 @@ def test_mesa_and_simpy_keep_one_clock(steps: int, days: int, un, small_world) -
     model.run(days)
     assert model.time == model.env.now == steps + days
     assert model.steps == steps + days
-    assert len(model.datacollector.model_vars["daily"]) == steps + days
+    assert len(model.datacollector.model_vars["day"]) == steps + days
+    assert len(model.daily()) == len(model.backlog_series()) == steps + days
+    assert model.backlog_matrix().shape == (steps + days, len(model.central_authorities))
 
 
 def test_a_closed_model_refuses_to_run_on(un, small_world) -> None:
@@ -111,4 +113,6 @@ def test_a_closed_model_refuses_to_run_on(un, small_world) -> None:
     assert m.steps == 50 and m.time == m.env.now == 50
     with pytest.raises(RuntimeError, match="closed"):
         m.step()
+    with pytest.raises(RuntimeError, match="closed"):
+        m.measure()
     assert m.ledger.outcomes == outcomes and len(m.log) == rows and m.env.now == 50

@@ -18,6 +18,7 @@ from sim.experiments.runner import run_one
 AGE, RETENTION = 74.8, 120.0
 POC, PRESERVE, DRAFT, TRANSMIT, REVIEW, EXECUTE = 0.25, 1.0, 30.0, 20.0, 30.0, 20.0
 N_CASES = 20_000
+WINDOW = 365  # days of arising needs measured; the run-off lets every one of them end
 
 
 def survives(t: float) -> float:
@@ -84,7 +85,7 @@ def world():
 
 
 def test_preservation_that_outlasts_mla_loses_only_what_was_gone_before(world) -> None:
-    s = run_one(variant(True, 10_000), world, seed=3, days=600).summary
+    s = run_one(variant(True, 10_000), world, seed=3, window=WINDOW).summary
     assert s["pending_share"] == 0 and s["refusal_rate"] == 0
     preserved_at = 2 * POC + PRESERVE  # locate and request through 24/7 points, then preserve
     within_99(s["loss_before_preservation"], 1 - survives(preserved_at), s["decided"])
@@ -92,7 +93,7 @@ def test_preservation_that_outlasts_mla_loses_only_what_was_gone_before(world) -
 
 
 def test_preservation_lapsing_before_mla_exposes_data_until_execution(world) -> None:
-    s = run_one(variant(True, 10), world, seed=4, days=600).summary
+    s = run_one(variant(True, 10), world, seed=4, window=WINDOW).summary
     preserved_at = 2 * POC + PRESERVE
     executed_at = preserved_at + DRAFT + TRANSMIT + REVIEW + EXECUTE
     within_99(s["loss_before_preservation"], 1 - survives(preserved_at), s["decided"])
@@ -101,7 +102,7 @@ def test_preservation_lapsing_before_mla_exposes_data_until_execution(world) -> 
 
 
 def test_without_preservation_data_must_outlive_the_whole_mla(world) -> None:
-    s = run_one(variant(False, 60), world, seed=5, days=600).summary
+    s = run_one(variant(False, 60), world, seed=5, window=WINDOW).summary
     executed_at = POC + DRAFT + TRANSMIT + REVIEW + EXECUTE
     within_99(s["loss_before_preservation"], 1 - survives(executed_at), s["decided"])
     assert s["latency_median"] == pytest.approx(executed_at + TRANSMIT)
@@ -109,7 +110,7 @@ def test_without_preservation_data_must_outlive_the_whole_mla(world) -> None:
 
 def test_requests_without_preservation_mix_in_at_their_share() -> None:
     share = 0.4
-    s = run_one(variant(True, 10_000), two_state_world(share), seed=6, days=600).summary
+    s = run_one(variant(True, 10_000), two_state_world(share), seed=6, window=WINDOW).summary
     lost_preserving = 1 - survives(2 * POC + PRESERVE)
     lost_not = 1 - survives(POC + DRAFT + TRANSMIT + REVIEW + EXECUTE)
     within_99(s["loss_before_preservation"],

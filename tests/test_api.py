@@ -11,8 +11,9 @@ import pytest
 import sim
 
 PUBLIC = ("CooperationModel", "Observation", "load_variant", "load_world", "run_one", "compare",
-          "sweep", "paired", "attribute", "study", "replicate", "shipped", "InputError",
-          "Variant", "World", "RunResult")
+          "sweep", "paired", "attribute", "study", "shipped", "InputError", "Variant", "World",
+          "RunResult", "Window")
+GONE = ("replicate",)  # replications are now the windows of one run: run_one(..., reps=)
 
 
 @pytest.mark.parametrize("name", PUBLIC)
@@ -26,17 +27,28 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
         sim.nothing  # noqa: B018
 
 
+@pytest.mark.parametrize("name", GONE)
+def test_a_removed_name_is_gone(name: str) -> None:
+    assert name not in sim.__all__
+    with pytest.raises(AttributeError, match=f"no attribute '{name}'"):
+        getattr(sim, name)
+
+
 def test_a_shipped_name_runs_end_to_end(small_world) -> None:
     """``load_variant`` takes a shipped name; ``run_one`` and ``Observation`` agree."""
-    from sim import CooperationModel, Observation, load_variant, run_one
+    from sim import CooperationModel, Observation, Window, load_variant, run_one
 
     variant = load_variant("un_convention_2024")
     assert variant == load_variant("un_convention_2024.toml")
-    result = run_one(variant, small_world, seed=2, days=200)
-    model = CooperationModel(variant, small_world, 2)
-    model.run(200)
-    pd.testing.assert_series_equal(pd.Series(Observation(model).summary),  # NaN == NaN
-                                   pd.Series(result.summary))
+    result = run_one(variant, small_world, seed=2, window=120, reps=2)
+    model = CooperationModel(variant, small_world, 2, Window.of(small_world, 120, 2))
+    model.measure()
+    seen = Observation(model)
+    assert len(result.summaries) == 2 and result.summary == result.summaries[0]
+    for by_hand, run in zip(seen.summaries, result.summaries, strict=True):
+        pd.testing.assert_series_equal(pd.Series(by_hand), pd.Series(run))  # NaN == NaN
+    pd.testing.assert_frame_equal(seen.requests, result.requests)
+    assert result.steady["windows"] == 2 and result.steady["window_days"] == 120
 
 
 def test_importing_sim_loads_no_engine() -> None:

@@ -83,12 +83,18 @@ def test_no_preservation_loses_more_evidence_than_a_long_period() -> None:
 
 def test_views_follow_the_run() -> None:
     m = app.Explorer(compare=True)
+    assert app.busiest(m) == {}  # nothing collected yet
     for _ in range(200):
         m.step()
     shares = app.loss_so_far(m)
     assert len(shares["obtained"]) == 200
     assert np.all(app.latency_so_far(m) >= 0)
-    assert 1 <= len(app.busiest(m)) <= 5
+    busiest = app.busiest(m)
+    assert 1 <= len(busiest) <= 5
+    matrix, names = m.backlog_matrix(), [s.name for s in m.states]
+    for name, series in busiest.items():  # each a central authority's own daily files
+        assert len(series) == 200 and series.max() > 0
+        np.testing.assert_array_equal(series, matrix[:, names.index(name)])
 
 
 def test_importing_the_page_builds_no_model() -> None:

@@ -18,11 +18,13 @@ from conftest import ROOT, UN, variant_data, world_data, write_toml
 
 from sim import limits
 from sim.engine.model import CooperationModel
+from sim.engine.window import Window
 from sim.experiments import designs
 from sim.experiments.sensitivity import load_params
 from sim.inputs.provisions import Variant, load_variant
-from sim.inputs.schema import InputError, read_toml, validate
+from sim.inputs.schema import FieldProblem, InputError, read_toml, validate
 from sim.inputs.world import World, load_world
+from sim.metrics.observe import Observation
 
 Data = dict[str, Any]
 EU = ROOT / "scenarios" / "eu_eevidence_2023.toml"  # a variant with direct orders
@@ -66,11 +68,25 @@ def providers(n: int) -> Callable[[Data], None]:
     return mutate
 
 
-def cases(per_year: float, arrival_days: float) -> Callable[[Data], None]:
+def cases(per_year: float, warmup: Any = 0, runoff: Any = 0) -> Callable[[Data], None]:
+    """``per_year`` cases a year, with a warm-up and a run-off of so many days: a replication
+    draws ``per_year x (warmup + 365 + runoff) / 365`` cases at the default window."""
     def mutate(data: Data) -> None:
         data["cases"]["per_year"]["value"] = per_year
-        data["cases"]["arrival_days"]["value"] = arrival_days
+        measurement(warmup, runoff)(data)
     return mutate
+
+
+def measurement(warmup: Any = 0, runoff: Any = 1460) -> Callable[[Data], None]:
+    def mutate(data: Data) -> None:
+        data["measurement"]["warmup_days"]["value"] = warmup
+        data["measurement"]["runoff_days"]["value"] = runoff
+    return mutate
+
+
+RUN = limits.MAX_WINDOW  # the longest warm-up or run-off
+WARMUP, RUNOFF = "measurement.warmup_days.value", "measurement.runoff_days.value"
+FIFTH = limits.MAX_CASES // 5  # a year's window and four years of warm-up or run-off: 5 years
 
 
 VARIANT_BAD = {  # id -> (file, mutation, key the error names)
@@ -110,11 +126,25 @@ WORLD_BAD = {  # id -> (mutation, key the error names)
                                  f"{REVIEW}.sigma"),
     "fallback-min-days": (at("fallback.bilateral.preservation.min_days.value", -1),
                           "fallback.bilateral.preservation.min_days.value"),
-    "per-year-0": (cases(0, 365), "cases.per_year.value"),
-    "cases-drawn-over-max": (cases(1e12, 365), "cases.per_year.value"),
-    "cases-drawn-just-over-max": (cases(limits.MAX_CASES + 1, 365), "cases.per_year.value"),
-    "arrival-days-0": (cases(600, 0), "cases.arrival_days.value"),
-    "arrival-days-too-long": (cases(1, DAYS + 1), "cases.arrival_days.value"),
+    "per-year-0": (cases(0), "cases.per_year.value"),
+    "cases-drawn-over-max": (cases(1e12), "cases.per_year.value"),
+    "cases-drawn-just-over-max": (cases(limits.MAX_CASES + 1), "cases.per_year.value"),
+    "cases-drawn-over-max-with-runoff": (cases(FIFTH + 1, 0, 4 * 365), "cases.per_year.value"),
+    "cases-drawn-over-max-with-warmup": (cases(FIFTH + 1, 4 * 365, 0), "cases.per_year.value"),
+    "cases-drawn-over-max-at-longest-run": (cases(limits.MAX_CASES * 365 // (2 * RUN + 365)
+                                                  + 1, RUN, RUN), "cases.per_year.value"),
+    "warmup-negative": (measurement(warmup=-1), WARMUP),
+    "warmup-too-long": (measurement(warmup=RUN + 1), WARMUP),
+    "warmup-fraction": (measurement(warmup=1.5), WARMUP),
+    "warmup-not-a-number": (measurement(warmup="long"), WARMUP),
+    "runoff-negative": (measurement(runoff=-1), RUNOFF),
+    "runoff-too-long": (measurement(runoff=RUN + 1), RUNOFF),
+    "runoff-fraction": (measurement(runoff=0.5), RUNOFF),
+    "measurement-missing": (lambda data: data.pop("measurement"), "measurement"),
+    "measurement-unknown-key": (at("measurement.arrival_days", {"value": 365, "source": "x"}),
+                                "measurement.arrival_days"),
+    "arrival-days-gone": (at("cases.arrival_days", {"value": 365, "source": "x"}),
+                          "cases.arrival_days"),
     "max-hops-0": (at("cases.max_hops.value", 0), "cases.max_hops.value"),
     "max-hops-11": (at("cases.max_hops.value", 11), "cases.max_hops.value"),
     "ca-staff": (at("central_authorities.staff.value", limits.MAX_STAFF + 1),
@@ -144,9 +174,14 @@ WORLD_EDGES = {
     "lognormal-median-max": at(f"{REVIEW}.median", DAYS),
     "lognormal-sigma-0": at(f"{REVIEW}.sigma", 0),
     "lognormal-sigma-max": at(f"{REVIEW}.sigma", limits.MAX_SIGMA),
-    "per-year-min": cases(limits.MIN_CASES_PER_YEAR, 365),
-    "cases-drawn-max": cases(limits.MAX_CASES, 365),
-    "arrival-days-max": cases(1, DAYS),
+    "per-year-min": cases(limits.MIN_CASES_PER_YEAR),
+    "cases-drawn-max": cases(limits.MAX_CASES),
+    "cases-drawn-max-with-runoff": cases(FIFTH, 0, 4 * 365),
+    "cases-drawn-max-with-warmup": cases(FIFTH, 4 * 365, 0),
+    "cases-drawn-max-at-longest-run": cases(limits.MAX_CASES * 365 // (2 * RUN + 365), RUN, RUN),
+    "warmup-0-runoff-0": measurement(0, 0),
+    "warmup-max": measurement(warmup=RUN),
+    "runoff-max": measurement(runoff=RUN),
     "max-hops-10": at("cases.max_hops.value", 10),
     "staff-max": at("central_authorities.staff.value", limits.MAX_STAFF),
     "roster-max": at("states.roster", roster(limits.MAX_STATES)),
@@ -200,9 +235,31 @@ def test_messages_say_what_is_allowed(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         load_variant(path)
     assert info.value.message == f"must be between 0 and {DAYS} days, got -1"
-    path = world_file(tmp_path, cases(1e12, 365))
-    with pytest.raises(InputError, match=f"at most {limits.MAX_CASES:,}"):
+    path = world_file(tmp_path, cases(1e12))
+    with pytest.raises(InputError, match=f"at most {limits.MAX_CASES:,}") as info:
         load_world(path)
+    assert info.value.key == "cases.per_year.value" and "\n" not in str(info.value)
+    assert "365-day window" in info.value.message  # checked at the default window
+    path = world_file(tmp_path, measurement(warmup=RUN + 1))
+    with pytest.raises(InputError) as info:
+        load_world(path)
+    assert str(info.value) == f"{path}: {WARMUP}: must be between 0 and {RUN} days, got {RUN + 1}"
+
+
+def test_cases_drawn_count_the_whole_run(small_world) -> None:
+    """A replication draws per_year x (warm-up + window + run-off) / 365 cases, and a world
+    that draws more than MAX_CASES at the default window is refused by ``check_drawn``."""
+    m = small_world.measurement
+    assert (m.warmup_days.value, m.runoff_days.value) == (0, 1460)
+    assert small_world.drawn(365) == pytest.approx(600 * (0 + 365 + 1460) / 365)
+    assert small_world.drawn(730) == pytest.approx(600 * (0 + 730 + 1460) / 365)
+    small_world.check_drawn(limits.DEFAULT_WINDOW, "cases.per_year.value")
+    world = validate(World, world_data(FIFTH), "<test world>")  # exactly MAX_CASES at 365
+    assert world.drawn(limits.DEFAULT_WINDOW) == limits.MAX_CASES
+    world.check_drawn(limits.DEFAULT_WINDOW, "cases.per_year.value")
+    with pytest.raises(FieldProblem) as info:
+        world.check_drawn(limits.DEFAULT_WINDOW + 1, "--window")
+    assert info.value.key == "--window" and f"at most {limits.MAX_CASES:,}" in str(info.value)
 
 
 def test_a_model_at_the_boundaries_runs() -> None:
@@ -221,9 +278,14 @@ def test_a_model_at_the_boundaries_runs() -> None:
         at("direct_request.deadline_days.value", deadline)(v)
         at("direct_request.emergency_days.value", deadline)(v)
         at("preservation.min_days.value", DAYS)(v)
-        model = CooperationModel(validate(Variant, v, "<extreme variant>"), world, seed=2)
+        variant = validate(Variant, v, "<extreme variant>")
+        model = CooperationModel(variant, world, seed=2)
         model.run(60)
         assert model.created > 0
+        measured = CooperationModel(variant, world, 2, Window(0, 30, 30))
+        measured.measure()  # a century's review: the run-off ends at its last day, censoring
+        assert measured.steps == 60 and measured.runoff_days == 30
+        assert measured.ledger.measured_open == 0 and Observation(measured).steady["censored"]
 
 
 # --- sweeps: --set values and --design -------------------------------------------------------

@@ -22,13 +22,20 @@ from sim.inputs.world import scaled
 
 NAMES = ("un_convention_2024", "russia_2017", "no_treaty")
 NAN = re.compile(r"\bnan\b", re.IGNORECASE)  # a NaN printed as text
+WINDOW = 180  # days of arising needs in each replication (window) of these briefings
+
+
+def no_runoff(per_year: float) -> dict:
+    """A small world whose runs end with their window: without a run-off no request of the
+    cohort can finish after it, so a one-day window decides nothing."""
+    return set_value(world_data(per_year), "measurement.runoff_days", 0)
 
 
 @pytest.fixture(scope="module")
 def brief() -> Brief:
     variants = [load_variant(ROOT / "scenarios" / f"{n}.toml") for n in NAMES]
     return gather(variants, make_world(world_data(400)), "un_convention_2024", reps=2,
-                           days=500, scale=1.0, workers=1)
+                  window=WINDOW, scale=1.0, workers=1)
 
 
 @pytest.fixture(scope="module")
@@ -119,10 +126,12 @@ def test_titles_state_the_finding(brief, figures) -> None:
 
 
 def test_waterfall_adds_up_to_the_gap(brief) -> None:
+    """The two texts stand for themselves with every window of the comparison (same seed,
+    same cases): the waterfall's total is the headline gap, and its steps add up to it."""
     a = brief.attribution.set_index("group")["data_loss"]
     assert a.drop("total").sum() == pytest.approx(a["total"])
-    runs = brief.runs[brief.runs["rep"] < brief.settings.attribution_reps]
-    means = runs.groupby("variant")["data_loss"].mean()
+    assert 1 <= brief.settings.attribution_reps <= brief.settings.reps
+    means = brief.runs.groupby("variant")["data_loss"].mean()
     assert a["total"] == pytest.approx(means[brief.widest] - means[brief.reference])
 
 
@@ -131,6 +140,16 @@ def test_sweep_marks_each_text_at_its_period(brief) -> None:
     assert brief.marks["180"] == ["Russia 2017"]
     assert brief.marks["none"] == ["No treaty"]
     assert set(brief.sweep["period"]) == {*map(str, PERIODS), "none"}
+
+
+def test_every_replication_is_a_window_of_one_run_per_variant(brief) -> None:
+    runs = brief.runs
+    assert (runs["seed"] == brief.settings.seed).all()  # one seed: the same cases for all
+    assert runs.groupby("variant", sort=False)["rep"].apply(list).to_dict() == {
+        n: [0, 1] for n in NAMES}
+    assert brief.sweep.groupby("period", sort=False)["rep"].apply(list).map(len).eq(
+        brief.settings.sweep_reps).all()
+    assert (brief.settings.window, brief.settings.warmup) == (WINDOW, 0)
 
 
 def test_flow_counts_every_request_once(brief) -> None:
@@ -150,7 +169,7 @@ def test_summary_names_the_best_draft(brief) -> None:
 def test_brief_command_writes_the_whole_pack(tmp_path: Path, capsys) -> None:
     world = write_toml(tmp_path / "world.toml", world_data(300))
     out = tmp_path / "brief"
-    code = main(["brief", *NAMES, "--reps", "2", "--world", str(world), "--days", "400",
+    code = main(["brief", *NAMES, "--reps", "2", "--world", str(world), "--window", "120",
                  "--scale", "1", "--workers", "1", "--out", str(out)])
     assert code == 0
     stems = list(pack.READING)
@@ -166,8 +185,10 @@ def test_brief_command_writes_the_whole_pack(tmp_path: Path, capsys) -> None:
         label = load_variant(ROOT / "scenarios" / f"{name}.toml").label
         assert sum(line.startswith(f"| {label} |") for line in findings.splitlines()) == 1
     assert "## Assumptions and sources" in md
+    assert "120-day windows after a 0-day warm-up" in md
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["reps"] == 2 and manifest["variants"] == list(NAMES)
+    assert (manifest["window"], manifest["warmup"]) == (120, 0)
     assert "Wrote" in capsys.readouterr().out
 
 
@@ -192,10 +213,10 @@ def test_scaled_world_keeps_load_per_desk() -> None:
 def test_scaled_world_gives_the_same_shares_within_noise() -> None:
     world = make_world(world_data(2000))
     variant = load_variant(ROOT / "scenarios" / "un_convention_2024.toml")
-    full = gather([variant], world, variant.name, reps=3, days=600, scale=1.0,
-                           sweep_reps=2, attribution_reps=1)
-    small = gather([variant], world, variant.name, reps=12, days=600, scale=0.25,
-                            sweep_reps=2, attribution_reps=1)
+    full = gather([variant], world, variant.name, reps=3, window=WINDOW, scale=1.0,
+                  sweep_reps=1, attribution_reps=1)
+    small = gather([variant], world, variant.name, reps=12, window=WINDOW, scale=0.25,
+                   sweep_reps=1, attribution_reps=1)
     assert abs(np.mean(full.runs["data_loss"]) - np.mean(small.runs["data_loss"])) < 0.03
 
 
@@ -204,10 +225,10 @@ def test_a_horizon_too_short_to_decide_anything(per_year: float) -> None:
     """Nothing decided or obtained (NaN metrics, no latencies): every chart still renders,
     says why it is empty, and no text shows 'nan'."""
     variants = [load_variant(ROOT / "scenarios" / f"{n}.toml") for n in NAMES]
-    data = world_data(per_year)  # every State executes letters rogatory: no request ends at
+    data = no_runoff(per_year)  # every State executes letters rogatory: no request ends at
     set_value(data, "states.letters_rogatory_acceptance", 1.0)  # once for want of a channel
     short = gather(variants, make_world(data), "un_convention_2024",
-                            reps=2, days=1, scale=1.0, workers=1)
+                   reps=2, window=1, scale=1.0, workers=1)
     assert short.runs["data_loss"].isna().all()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -219,18 +240,19 @@ def test_a_horizon_too_short_to_decide_anything(per_year: float) -> None:
     assert empty >= set(pack.READING) - {"5_request_flow"}  # the flow shows what is pending
     if per_year < 1:
         assert "5_request_flow" in empty
-    assert "within the horizon" in charts.title(figs["1_loss_by_variant"])
+    assert "in the measured windows" in charts.title(figs["1_loss_by_variant"])
     text = [charts.title(f) for f in figs.values()] + pack.summary(short) + [
         cell for row in pack.findings(short) for cell in row]
     assert not [t for t in text if NAN.search(t)]
-    assert "No request was decided within the 1-day horizon" in pack.summary(short)[0]
+    assert "No request of the 1-day window was decided" in pack.summary(short)[0]
+    assert "`--window`" in pack.summary(short)[0]
     assert {row[2] for row in pack.findings(short)[1:]} == {"n/a"}
 
 
 def test_brief_command_with_a_one_day_horizon(tmp_path: Path) -> None:
-    world = write_toml(tmp_path / "world.toml", world_data(400))
+    world = write_toml(tmp_path / "world.toml", no_runoff(400))
     out = tmp_path / "brief"
-    assert main(["brief", *NAMES, "--reps", "2", "--world", str(world), "--days", "1",
+    assert main(["brief", *NAMES, "--reps", "2", "--world", str(world), "--window", "1",
                  "--scale", "1", "--workers", "1", "--out", str(out)]) == 0
     md = (out / "brief.md").read_text()
     assert not NAN.search(md)

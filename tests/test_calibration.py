@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from conftest import world_data, write_toml
+from conftest import make_world, world_data, write_toml
 
 from sim.cli import main
+from sim.engine.model import CooperationModel
+from sim.engine.window import Window
 from sim.experiments import calibration
-from sim.experiments.runner import DEFAULT_DAYS
 from sim.inputs.schema import InputError, read_toml
 from sim.inputs.world import DEFAULT_WORLD, load_world
+from sim.limits import DEFAULT_WINDOW
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ROOT / "scenarios" / "calibration" / "targets.toml"
@@ -24,7 +27,7 @@ def test_every_target_is_set_beside_the_model(small_world) -> None:
     targets = calibration.load_targets(TARGETS)
     variant, world = calibration.status_quo(targets, ROOT / "scenarios", small_world)
     assert world.states.party_share.value == targets.status_quo.set["world.states.party_share"]
-    table = calibration.calibrate(targets, variant, world, reps=2, seed=1, days=400)
+    table = calibration.calibrate(targets, variant, world, reps=2, seed=1, window=200)
     assert list(table["target"]) == list(targets.targets)
     assert table["simulated"].notna().all()
     assert table["within"].dtype == bool
@@ -35,7 +38,8 @@ def test_every_target_is_set_beside_the_model(small_world) -> None:
 def test_default_world_reproduces_every_published_target() -> None:
     targets = calibration.load_targets(TARGETS)
     variant, world = calibration.status_quo(targets, ROOT / "scenarios", load_world(DEFAULT_WORLD))
-    table = calibration.calibrate(targets, variant, world, reps=1, seed=11, days=DEFAULT_DAYS)
+    table = calibration.calibrate(targets, variant, world, reps=1, seed=11,
+                                  window=DEFAULT_WINDOW)
     outside = table.loc[~table["within"], ["target", "simulated", "tolerance"]]
     assert outside.empty, outside.to_string()
 
@@ -102,27 +106,65 @@ def test_bad_status_quo_names_the_targets_file(status_quo: dict, key: str, fragm
     assert fragment in info.value.message
 
 
-def test_a_horizon_without_finished_requests_gives_nan(small_world) -> None:
+def no_runoff() -> dict[str, Any]:
+    """The small world without run-off: a cohort's requests are censored when its window
+    ends."""
+    data = world_data()
+    data["measurement"]["runoff_days"]["value"] = 0
+    return data
+
+
+def test_a_window_without_finished_requests_gives_nan() -> None:
     """Targets no replication observes are NaN, outside tolerance, with the reason."""
     targets = calibration.load_targets(TARGETS)
-    variant, world = calibration.status_quo(targets, ROOT / "scenarios", small_world)
-    table = calibration.calibrate(targets, variant, world, reps=2, seed=1, days=1)
+    variant, world = calibration.status_quo(targets, ROOT / "scenarios", make_world(no_runoff()))
+    table = calibration.calibrate(targets, variant, world, reps=2, seed=1, window=5)
     table = table.set_index("target")
     for key in ("mla_months_to_usa_mean", "mla_months_p10", "mla_months_p90"):
         row = table.loc[key]
         assert np.isnan([row["simulated"], row["p10"], row["p90"]]).all()
         assert not row["within"]
-        assert "no MLA request" in row["missing"] and "horizon" in row["missing"]
+        assert "no MLA request" in row["missing"] and "run-off" in row["missing"]
     assert table["within"].dtype == bool
-    # the data's age is read from the cases each run created: one arose on the first day
+    # the data's age is read from the cohort's cases: some arose in the five days
     assert table.loc["age_share_3_months", "missing"] == ""
+    assert 0 <= table.loc["age_share_3_months", "simulated"] <= 1
+    # the US desk's files are read over the window, finished requests or not
+    assert table.loc["usa_backlog_mean", "missing"] == ""
 
 
-def test_calibrate_command_with_a_short_horizon(tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
-    world = write_toml(tmp_path / "world.toml", world_data())
-    code = main(["calibrate", "--world", str(world), "--days", "1", "--reps", "1",
+def test_the_us_backlog_is_the_desks_mean_over_the_window(small_world) -> None:
+    """``usa_backlog_mean`` is the mean of the US central authority's daily files over the
+    window (not the warm-up nor the run-off), and NaN with its reason without a US."""
+    targets = calibration.load_targets(TARGETS)
+    variant, world = calibration.status_quo(targets, ROOT / "scenarios", small_world)
+    table = calibration.calibrate(targets, variant, world, reps=1, seed=3, window=200)
+    usa = table.set_index("target").loc["usa_backlog_mean"]
+    model = CooperationModel(variant, world, 3, Window.of(world, 200))
+    model.measure()
+    usa_column = [s.iso3 for s in model.states].index("USA")
+    assert model.runoff_days > 0  # the run went on after the window: those days don't count
+    assert usa["simulated"] == pytest.approx(model.backlog_matrix()[:200, usa_column].mean())
+    data = no_runoff()
+    data["states"]["roster"] = [r for r in data["states"]["roster"] if r["iso3"] != "USA"]
+    data["providers"] = [p for p in data["providers"] if p["home"] != "USA"]
+    total = sum(p["share"]["value"] for p in data["providers"])
+    for p in data["providers"]:
+        p["share"]["value"] /= total
+    data["central_authorities"]["staff_by_state"]["value"].pop("USA")
+    variant, world = calibration.status_quo(targets, ROOT / "scenarios", make_world(data))
+    table = calibration.calibrate(targets, variant, world, reps=1, seed=3, window=5)
+    usa = table.set_index("target").loc["usa_backlog_mean"]
+    assert np.isnan(usa["simulated"]) and not usa["within"]
+    assert usa["missing"] == calibration.UNOBSERVED["usa_backlog_mean"]
+
+
+def test_calibrate_command_with_a_short_window(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    world = write_toml(tmp_path / "world.toml", no_runoff())
+    code = main(["calibrate", "--world", str(world), "--window", "5", "--reps", "1",
                  "--out", str(tmp_path / "out")])
     out = capsys.readouterr().out
     assert code == 0
-    assert "n/a" in out and "nan" not in out
+    assert "n/a" in out
+    assert not re.search(r"\bnan\b", out, re.IGNORECASE), out  # a value, not "unanswered"

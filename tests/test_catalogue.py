@@ -103,6 +103,6 @@ def test_git_revision_reads_only_a_checkout_of_its_own() -> None:
 
 def test_run_writes_under_results_in_the_working_folder(elsewhere: Path) -> None:
     world = write_toml(elsewhere / "small.toml", world_data())
-    assert main(["run", "--world", str(world), "--reps", "1", "--days", "30"]) == 0
+    assert main(["run", "--world", str(world), "--reps", "1", "--window", "30"]) == 0
     out = elsewhere / "results" / "un_convention_2024"
     assert {"summary.csv", "manifest.json"} <= {p.name for p in out.iterdir()}

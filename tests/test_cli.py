@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, UN, world_data, write_toml
+from conftest import ROOT, UN, set_value, world_data, write_toml
 
 from sim.cli import main
 from sim.outputs import folders
 
-ARGS = ("--seed", "1", "--reps", "2", "--days", "400")
+ARGS = ("--seed", "1", "--reps", "2", "--window", "120")
 OUTPUTS = ("summary.csv", "events.parquet", "requests.parquet", "daily.parquet", "backlog.parquet",
            "manifest.json")
 
@@ -32,7 +32,7 @@ def world_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory, world_file: Path) -> tuple[int, str, Path]:
-    """One successful run (2 replications, 400 days): status, stdout, output folder."""
+    """One successful run (2 replications: windows of 120 days): status, stdout, folder."""
     out = tmp_path_factory.mktemp("run") / "out"
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
@@ -62,7 +62,9 @@ def test_run_prints_the_table(run_dir: tuple[int, str, Path]) -> None:
     assert "data loss" in stdout
     assert "evidence obtained" in stdout
     assert "latency to evidence, median (days)" in stdout
-    assert "2 replication(s), 400 days" in stdout
+    assert "2 replication(s), each the needs arising in a 120-day window after a 0-day " \
+        "warm-up" in stdout
+    assert "Warning" not in stdout  # the small world's desks all keep up
     assert str(out) in stdout
 
 
@@ -76,8 +78,8 @@ def test_summary_csv(run_dir: tuple[int, str, Path]) -> None:
     summary = pd.read_csv(run_dir[2] / "summary.csv")
     assert len(summary) == 2
     assert {"rep", "seed", "data_loss", "latency_median"} <= set(summary.columns)
-    assert summary["rep"].tolist() == [0, 1]
-    assert summary["seed"].tolist() == [1, 2]
+    assert summary["rep"].tolist() == [0, 1]  # the two windows of one run
+    assert summary["seed"].tolist() == [1, 1]  # so both with the run's seed
     assert summary["data_loss"].between(0, 1).all()
     assert (summary["requests"] > 0).all()
 
@@ -89,10 +91,17 @@ def test_parquet_outputs(run_dir: tuple[int, str, Path]) -> None:
     daily = pd.read_parquet(out / "daily.parquet")
     backlog = pd.read_parquet(out / "backlog.parquet")
     summary = pd.read_csv(out / "summary.csv")
-    for frame in (events, requests, daily, backlog):
+    for frame in (events, requests):  # the cohorts' records: each with its window
         assert set(frame["rep"]) == {0, 1}
+    assert requests["arrival"].between(0, 2 * 120, inclusive="left").all()  # no warm-up
+    assert (requests["arrival"] // 120 == requests["rep"]).all()
     assert {"day", "state", "backlog"} <= set(backlog.columns)
-    assert set(backlog["day"]) == set(daily["day"])
+    assert set(backlog["day"]) == set(daily["day"])  # the whole run, day by day
+    assert list(daily["day"]) == list(range(len(daily)))
+    phases = daily.groupby("phase", observed=True)["day"].agg(["min", "max"])
+    assert list(phases.index) == ["window", "run-off"]  # no warm-up in the small world
+    assert phases.loc["window"].tolist() == [0, 2 * 120 - 1]
+    assert phases.loc["run-off", "min"] == 2 * 120
     assert {"request", "stage", "start", "end", "result", "ground"} <= set(events.columns)
     assert {"request", "requesting", "requested", "provider", "mla_regime"} <= set(
         requests.columns)
@@ -114,13 +123,25 @@ def test_every_request_has_exactly_one_outcome(run_dir: tuple[int, str, Path]) -
 def test_manifest(run_dir: tuple[int, str, Path], world_file: Path) -> None:
     manifest = json.loads((run_dir[2] / "manifest.json").read_text())
     assert list(manifest) == ["variant", "variant_sha256", "world", "world_sha256", "seed",
-                              "reps", "days", "replication_seeds", "python", "packages",
-                              "git_revision"]
+                              "reps", "measurement", "python", "packages", "git_revision"]
     assert manifest["variant_sha256"] == hashlib.sha256(UN.read_bytes()).hexdigest()
     assert manifest["world_sha256"] == hashlib.sha256(world_file.read_bytes()).hexdigest()
     assert manifest["seed"] == 1
     assert manifest["reps"] == 2
-    assert manifest["replication_seeds"] == [1, 2]
+    measurement = manifest["measurement"]
+    assert list(measurement) == ["method", "window_days", "windows", "warmup_method",
+                                 "warmup_days", "mser5_day", "runoff_days", "censored",
+                                 "overloaded"]
+    assert (measurement["window_days"], measurement["windows"]) == (120, 2)
+    assert measurement["warmup_days"] == 0  # the small world's
+    daily = pd.read_parquet(run_dir[2] / "daily.parquet")
+    assert measurement["runoff_days"] == int((daily["phase"] == "run-off").sum())
+    assert 0 <= measurement["runoff_days"] <= 1460  # at most the small world's run-off
+    summary = pd.read_csv(run_dir[2] / "summary.csv")
+    assert measurement["censored"] == summary["n_pending"].sum()
+    assert (summary["runoff_days"] == measurement["runoff_days"]).all()
+    assert (summary["mser5_day"] == measurement["mser5_day"]).all()
+    assert measurement["overloaded"] == []
     assert {"coopsim", "simpy", "mesa", "pandas"} <= set(manifest["packages"])
     assert isinstance(manifest["git_revision"], str) and manifest["git_revision"]
 
@@ -272,7 +293,7 @@ def test_a_rerun_replaces_the_previous_results(tmp_path: Path, world_file: Path)
 
 def command_lines(world: Path, tmp: Path) -> dict[str, list[str]]:
     """Every command that writes results, as small as it can be."""
-    small = ["--world", str(world), "--days", "30"]
+    small = ["--world", str(world), "--window", "30"]
     study = write_toml(tmp / "study.toml", {"method": "morris", "samples": 4, "params": {
         "preservation.min_days": {"bounds": [30.0, 180.0]}}})
     return {
@@ -322,7 +343,7 @@ def test_out_dot_inside_a_git_folder_is_refused(tmp_path: Path, world_file: Path
     (project / "README.md").write_text("my project")
     before = tree(project)
     monkeypatch.chdir(project)
-    rc = main(["run", str(UN), "--world", str(world_file), "--days", "30", "--out", "."])
+    rc = main(["run", str(UN), "--world", str(world_file), "--window", "30", "--out", "."])
     assert rc == 2
     assert "current folder" in capsys.readouterr().err
     assert tree(project) == before
@@ -363,7 +384,7 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path: Path, world_file: Path) -> Non
     assert run(world_file, out) == 0
     before = snapshot(out)
     args = [sys.executable, "-m", "sim", "run", str(UN), "--world", str(world_file),
-            "--days", "1825", "--reps", "50", "--out", str(out)]
+            "--window", "365", "--reps", "50", "--out", str(out)]
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
     lock = tmp_path / f".out{folders.LOCK}"
@@ -386,8 +407,9 @@ def test_a_rejected_command_leaves_a_finished_experiment_as_it_was(
         bad: list[str], tmp_path: Path, world_file: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "compare"
-    small = ["compare", str(UN), "--world", str(world_file), "--days", "30", "--workers", "1"]
+    small = ["compare", str(UN), "--world", str(world_file), "--window", "30", "--workers", "1"]
     assert main([*small, "--out", str(out)]) == 0
+    capsys.readouterr()  # what the finished experiment said
     before = tree(out)
     assert main([*small, *bad, "--out", str(out)]) == 2
     assert len(capsys.readouterr().err.splitlines()) == 1
@@ -398,7 +420,85 @@ def test_a_rejected_command_leaves_a_finished_experiment_as_it_was(
 def test_an_experiment_writes_the_same_bytes_whatever_the_workers(
         tmp_path: Path, world_file: Path) -> None:
     small = ["sweep", str(UN), "--set", "preservation.min_days=30,90", "--world",
-             str(world_file), "--days", "60", "--reps", "2"]
+             str(world_file), "--window", "60", "--reps", "2"]
     assert main([*small, "--workers", "1", "--out", str(tmp_path / "one")]) == 0
     assert main([*small, "--workers", "2", "--out", str(tmp_path / "two")]) == 0
     assert tree(tmp_path / "one") == tree(tmp_path / "two")
+
+
+# --- the measurement: windows, and desks that cannot keep up ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def overloaded_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small world with two staff at the US central authority, far too few for its files,
+    and ten times the staff it has at every other (which then never comes near its load)."""
+    data = world_data()
+    staff = data["central_authorities"]["staff_by_state"]["value"]
+    set_value(data, "central_authorities.staff_by_state",
+              {**{k: 10 * v for k, v in staff.items()}, "USA": 2})
+    set_value(data, "central_authorities.staff", 300)
+    return write_toml(tmp_path_factory.mktemp("overloaded") / "world.toml", data)
+
+
+def test_run_warns_of_an_overloaded_central_authority(tmp_path: Path, overloaded_world: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert main(["run", str(UN), "--world", str(overloaded_world), "--window", "120",
+                 "--out", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    warnings = [line for line in stdout.splitlines() if line.startswith("Warning")]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("Warning: The central authority of United States of America "
+                                  "is overloaded: ")
+    assert "(2 staff)" in warnings[0] and "\n" not in warnings[0]
+    measurement = json.loads((out / "manifest.json").read_text())["measurement"]
+    assert measurement["overloaded"] == [warnings[0].removeprefix("Warning: ")]
+    assert pd.read_csv(out / "summary.csv")["overloaded_desks"].tolist() == [1]
+
+
+def test_compare_warns_of_overloaded_desks_on_stderr(tmp_path: Path, overloaded_world: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "compare"
+    assert main(["compare", str(UN), "--world", str(overloaded_world), "--window", "60",
+                 "--workers", "1", "--out", str(out)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("coopsim: warning: un_convention_2024: 1 central authorities "
+                             "receive more files than they can review")
+    assert pd.read_csv(out / "runs.csv")["overloaded_desks"].tolist() == [1]
+
+
+def test_sweep_warns_only_for_the_settings_that_overload_a_desk(
+        tmp_path: Path, world_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One staff at every desk the world does not staff itself (Brazil, India, Kenya) is too
+    few; three hundred is plenty."""
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(UN), "--set", "world.central_authorities.staff=1,300", "--world",
+                 str(world_file), "--window", "60", "--reps", "2", "--workers", "1",
+                 "--out", str(out)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("coopsim: warning: 1: 3 central authorities receive more files "
+                             "than they can review")
+    table = pd.read_csv(out / "sweep.csv")
+    by_staff = table.groupby("world.central_authorities.staff")["overloaded_desks"].max()
+    assert by_staff.to_dict() == {1: 3, 300: 0}
+
+
+@pytest.mark.parametrize("command", ["run", "brief", "compare", "sweep", "sensitivity",
+                                     "calibrate", "attribute"])
+@pytest.mark.parametrize("bad, says", [
+    (["--days", "30"], "unrecognized arguments: --days 30"),
+    (["--window", "0"], "--window: must be from 1 to 7,305, got 0"),
+    (["--window", "7306"], "--window: must be from 1 to 7,305, got 7,306")],
+    ids=["days-is-gone", "window-zero", "window-too-long"])
+def test_a_bad_window_or_the_old_days_option_is_a_one_line_error(
+        command: str, bad: list[str], says: str, tmp_path: Path, world_file: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    rc = main([*command_lines(world_file, tmp_path)[command], *bad, "--out", str(out)])
+    err = capsys.readouterr().err.splitlines()
+    assert rc == 2
+    assert err == [f"coopsim: error: {says}"]
+    assert not out.exists()

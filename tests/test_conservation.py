@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.engine.model import CooperationModel
+from sim.engine.window import Window
 from sim.metrics.summary import summarize
 from sim.vocabulary import (
     OUTCOME_NAMES,
@@ -86,6 +87,13 @@ def scenarios(draw: st.DrawFn):
     return make_variant(v), make_world(w), days, seed
 
 
+@st.composite
+def windows(draw: st.DrawFn) -> Window:
+    """A short warm-up, one to three short windows, and a run-off that may censor."""
+    return Window(draw(st.sampled_from([0, 45])), draw(st.sampled_from([30, 90])),
+                  draw(st.sampled_from([0, 60, 1460])), draw(st.integers(1, 3)))
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_every_request_ends_in_exactly_one_outcome(scenario) -> None:
@@ -112,9 +120,50 @@ def test_every_request_ends_in_exactly_one_outcome(scenario) -> None:
     assert summary["requests"] == m.created
     for o in Outcome:
         assert summary[f"n_{OUTCOME_NAMES[o]}"] == m.ledger.outcomes[o]
+    shares_add_up(summary)
+
+
+def shares_add_up(summary: dict[str, float]) -> None:
     if summary["decided"]:  # evidence not obtained is every decided request without it
         parts = ("data_loss", "never_existed", "refusal_rate", "out_of_scope", "no_channel")
         assert summary["not_obtained"] == pytest.approx(1 - summary["obtained"])
         assert summary["not_obtained"] == pytest.approx(sum(summary[p] for p in parts))
         assert summary["data_loss"] == pytest.approx(
             summary["loss_before_preservation"] + summary["loss_after_lapse"])
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(), windows())
+def test_every_measured_request_ends_and_every_request_is_counted(scenario, window) -> None:
+    """Measured through a window, the ledger counts every request (the world's state) and
+    logs those of the cohort only; each of those ends in exactly one outcome, censored
+    (pending) if the run-off ran out."""
+    variant, world, _, seed = scenario
+    m = CooperationModel(variant, world, seed, window)
+    m.measure()
+
+    assert m.created == sum(m.ledger.outcomes) >= len(m.requests)
+    assert not m.ledger.open and m.ledger.measured_open == 0
+    assert m.steps <= window.horizon and m.runoff_days <= window.runoff
+    arrival = np.asarray(m.requests.cols["arrival"])
+    assert all(window.holds(a) for a in arrival.tolist())
+    assert (np.asarray(m.requests.cols["need_time"]) >= arrival).all()
+    log = m.log.frame(labels=False)
+    assert set(log["request"]) <= set(m.requests.cols["request"])  # nothing else is logged
+    outcome_rows = log[log["stage"] == Stage.OUTCOME]
+    assert outcome_rows["request"].is_unique
+    assert set(outcome_rows["request"]) == set(m.requests.cols["request"])
+    assert (np.bincount(outcome_rows["result"], minlength=len(Outcome))
+            <= np.array(m.ledger.outcomes)).all()
+    if m.runoff_days < window.runoff:  # the cohort ended before the run-off ran out
+        assert not (outcome_rows["result"] == Outcome.PENDING).any()
+
+    daily = m.daily()
+    assert len(daily) == m.steps
+    outcomes = daily[list(OUTCOME_NAMES)].sum(axis=1)
+    assert (daily["created"] == daily["open"] + outcomes).all()
+    assert daily["created"].iloc[-1] == m.created
+
+    summary = summarize(m.log)
+    assert summary["requests"] == len(m.requests)
+    shares_add_up(summary)

@@ -29,7 +29,7 @@ from sim.cli import main
 from sim.inputs.schema import read_toml
 
 SCENARIOS = ROOT / "scenarios"
-SMALL = ["--days", "30"]
+SMALL = ["--window", "30"]
 Data = dict[str, Any]
 Key = tuple[str | int, ...]
 
@@ -55,10 +55,18 @@ def study_data() -> Data:
     return {**data, "method": "morris", "samples": 4}
 
 
+def small_world_data() -> Data:
+    """The small test world with a run-off of a month: a mutation that leaves an input valid
+    runs a 30-day window and at most 30 days more."""
+    data = world_data()
+    data["measurement"]["runoff_days"]["value"] = 30
+    return data
+
+
 def world_file(folder: Path) -> Path:
     path = folder / "small_world.toml"
     if not path.exists():
-        path.write_text(tomli_w.dumps(world_data()))
+        path.write_text(tomli_w.dumps(small_world_data()))
     return path
 
 
@@ -90,7 +98,7 @@ INPUTS: dict[str, tuple[Callable[[], Data], Callable[[Path, Path], list[str]]]] 
                            variant_command("un_convention_2024")),
     "budapest_2ap_2022": (lambda: read_toml(SCENARIOS / "budapest_2ap_2022.toml"),
                           variant_command("budapest_2ap_2022")),
-    "world": (lambda: copy.deepcopy(world_data()), world_command),
+    "world": (small_world_data, world_command),
     "targets": (lambda: read_toml(SCENARIOS / "calibration" / "targets.toml"), targets_command),
     "study": (study_data, study_command),
 }
@@ -232,7 +240,7 @@ def broken_case(filename: str, make: Callable[[Path], None],
 OPTION_VALUES = {
     "--seed": ["-1", "2147483648", "x", "1.5", "1e3", ""],
     "--reps": ["0", "-3", "1001", "two", "nan", "10**9"],
-    "--days": ["0", "-1", "7306", "1e9", "inf", "30.5"],
+    "--window": ["0", "-1", "7306", "1e9", "inf", "30.5", ""],
     "--workers": ["0", "-2", "100000", "many"],
     "--scale": ["0", "-0.5", "1.5", "nan", "inf", "x"],
     "--executor": ["localhost:8786", "dask://", "dask://host", "dask://host:0",
@@ -267,6 +275,11 @@ def option_cases() -> Iterator[Case]:
     for option, values in OPTION_VALUES.items():
         for value in values:
             yield Case(f"option:{option}={value}", option_command(option, value), option, True)
+    for command in ("run", "compare", "sweep", "calibrate", "brief"):  # --days is gone
+        yield Case(f"option:{command}:--days", lambda f, c=command: [
+            c, *(["un_convention_2024"] if c != "calibrate" else []), "--world",
+            str(world_file(f)), *(["--set", "preservation.min_days=30"] if c == "sweep"
+                                  else []), "--days", "30"], "--days", True)
     for command in ("run", "compare", "sweep", "brief", "variants"):
         yield Case(f"option:{command}:unknown-variant", lambda f, c=command: [
             c, "no_such_treaty", *(["--set", "preservation.min_days=30"] if c == "sweep"

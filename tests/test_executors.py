@@ -30,9 +30,10 @@ linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /
 
 
 def kill_once(task: Task) -> dict:
-    """Run ``task``, but SIGKILL this worker the first time seed 2 runs (the OS kills it)."""
+    """Run ``task``, but SIGKILL this worker the first time the run of ``period_2`` starts
+    (the OS kills it)."""
     mark = Path(os.environ[MARKS], "killed")
-    if task.seed == 2 and not mark.exists():
+    if task.name == "period_2" and not mark.exists():
         mark.touch()
         os.kill(os.getpid(), signal.SIGKILL)
     return execution.run_task(task)
@@ -45,20 +46,32 @@ def slow_run(task: Task) -> dict:
     return execution.run_task(task)
 
 
-def tasks(reps: int, days: int = 150) -> list[Task]:
+def tasks(runs: int, window: int = 120, reps: int = 2) -> list[Task]:
+    """``runs`` runs on the same seed, of texts that differ in their preservation period
+    (the UN text, then ``period_1``, ``period_2``, ...), each measured over ``reps`` windows
+    of ``window`` days."""
     world = make_world(world_data())
-    other = variant_data()
-    other["variant"]["name"] = "longer_period"
-    set_value(other, "preservation.min_days", 180)
-    return [Task.of(v, world, 1 + k, days)
-            for v in (load_variant(UN), make_variant(other)) for k in range(reps)]
+    variants = [load_variant(UN)]
+    for k in range(1, runs):
+        other = variant_data()
+        other["variant"]["name"] = f"period_{k}"
+        set_value(other, "preservation.min_days", 30 * k)
+        variants.append(make_variant(other))
+    return [Task.of(v, world, 1, window, reps) for v in variants]
+
+
+def table(todo: list[Task], results: list[dict]) -> pd.DataFrame:
+    """One row per window of every run, as an experiment's table has them."""
+    return pd.DataFrame([{"variant": t.name, **row} for t, r in zip(todo, results, strict=True)
+                         for row in execution.rows(t, r)])
 
 
 def test_a_killed_worker_fails_its_runs_as_transient_and_the_next_call_completes(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(MARKS, str(tmp_path))
-    todo = tasks(3)
-    undisturbed = pd.DataFrame(execution.execute(todo))
+    todo = tasks(6)
+    undisturbed = table(todo, execution.execute(todo))
+    assert undisturbed["rep"].tolist() == [0, 1] * 6  # each run: two windows
     store = ShardStore(tmp_path / "out")
     first = execution.execute(todo, workers=2, store=store, run=kill_once)  # no exception
     lost = execution.failures(first)
@@ -68,7 +81,7 @@ def test_a_killed_worker_fails_its_runs_as_transient_and_the_next_call_completes
     assert len(store.load()) == len(todo) - lost.transient  # transient failures not stored
     second = execution.execute(todo, workers=2, store=store, run=kill_once)
     assert execution.failures(second).count == 0
-    assert pd.DataFrame(second).to_csv() == undisturbed.to_csv()
+    assert table(todo, second).to_csv() == undisturbed.to_csv()
 
 
 SCRIPT = """
@@ -147,12 +160,28 @@ def test_a_pool_never_has_more_workers_than_runs(monkeypatch: pytest.MonkeyPatch
     sizes = []
     real = executors.local_pool
     monkeypatch.setattr(executors, "local_pool", lambda n: sizes.append(n) or real(n))
-    execution.execute(tasks(1, days=50), workers=8)
+    execution.execute(tasks(2, window=50, reps=1), workers=8)
     assert sizes == [2]
     with brief.pool(8, runs=1) as none:
         assert none is None
     with brief.pool(8, runs=3) as pool:
         assert pool._max_workers == 3
+
+
+def reject(path: str) -> None:
+    """What validation raises in a worker process (a spawned one imports this module)."""
+    raise InputError(path, "cases.per_year.value", "must be at least 0.001")
+
+
+def test_an_input_error_in_a_worker_reaches_the_parent_whole() -> None:
+    """An InputError pickles by its three parts, so a worker's error is not a lost pool."""
+    with executors.local_pool(1) as pool:
+        future = pool.submit(reject, "world.toml")
+        with pytest.raises(InputError) as info:
+            future.result(timeout=60)
+    assert str(info.value) == "world.toml: cases.per_year.value: must be at least 0.001"
+    assert (info.value.path, info.value.key, info.value.message) == (
+        "world.toml", "cases.per_year.value", "must be at least 0.001")
 
 
 @pytest.mark.parametrize("error, expected", [
@@ -237,13 +266,17 @@ def test_no_scheduler_answering_fails_within_the_timeout(peer: str) -> None:
 
 def test_a_dask_scheduler_address_connects_and_gives_the_same_table(un, small_world) -> None:
     distributed = pytest.importorskip("distributed")
-    local = analyses.compare([un], small_world, reps=2, seed=3, days=150)
+    other = variant_data()
+    other["variant"]["name"] = "longer_period"
+    set_value(other, "preservation.min_days", 180)
+    variants = [un, make_variant(other)]
+    local = analyses.compare(variants, small_world, reps=2, seed=3, window=120)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
                                   protocol="tcp://", dashboard_address=None) as cluster:
         address = cluster.scheduler_address.replace("tcp://", "dask://")
         with executors.connect(address) as client:
-            on_dask = analyses.compare([un], small_world, reps=2, seed=3, days=150,
-                                          executor=client)
+            on_dask = analyses.compare(variants, small_world, reps=2, seed=3, window=120,
+                                       executor=client)
         assert client.status == "closed"
     pd.testing.assert_frame_equal(local, on_dask)
 

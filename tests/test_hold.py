@@ -19,6 +19,7 @@ from sim.engine.actors import NEVER, ServiceProvider
 from sim.engine.model import CooperationModel
 from sim.engine.request import Request
 from sim.engine.routing import Decision, PreservationRule
+from sim.limits import MIN_CASES_PER_YEAR
 from sim.vocabulary import DualCriminality, Outcome, Stage
 from sim.vocabulary import Result as R
 
@@ -29,9 +30,10 @@ ID = 999_999  # no drawn request has this id
 
 @pytest.fixture(scope="module")
 def quiet_world():
-    """The small world with (almost) no cases of its own: only our requests write rows."""
+    """The small world with (almost) no cases of its own (one in a thousand years): only
+    our requests write rows, and running the clock on costs nothing."""
     w = world_data()
-    set_value(w, "cases.arrival_days", 1e-6)
+    set_value(w, "cases.per_year", MIN_CASES_PER_YEAR)
     return make_world(w)
 
 
@@ -53,9 +55,10 @@ def rule(*, continues: bool, extension: float = EXT, days: float = MIN) -> Prese
 
 def preserved(base: Request, *, deleted_at: float, granted: bool = True,
               at: float = P) -> Request:
-    """A request whose data were preserved at ``at`` (deletion suspended meanwhile)."""
+    """A request of the cohort (its rows are logged) whose data were preserved at ``at``
+    (deletion suspended meanwhile)."""
     return dataclasses.replace(base, id=ID, exists=True, deleted_at=deleted_at, deletion=NEVER,
-                               preserved_at=at, extension_granted=granted)
+                               preserved_at=at, extension_granted=granted, measured=True)
 
 
 def provider(model: CooperationModel, r: Request) -> ServiceProvider:
@@ -149,6 +152,23 @@ def test_an_earlier_mla_request_never_shortens_preservation(un, quiet_world, bas
     assert deletion[50.0] == deletion[80.0]
 
 
+def test_no_case_of_the_quiet_world_arises_meanwhile(model) -> None:
+    model.env.run(until=10_000.0)
+    assert model.created == 0 and len(model.log) == 0
+
+
+def test_a_request_outside_the_cohort_is_held_the_same_and_not_logged(model, base) -> None:
+    """A request of a case arising outside the measurement window (a warm-up's) loads the
+    provider's clock as any other, but writes no row."""
+    cohort = preserved(base, deleted_at=20.0, granted=True)
+    other = dataclasses.replace(cohort, id=ID + 1, measured=False)
+    for r in (cohort, other):
+        arrive(model, r, 120.0, rule(continues=True))
+    assert other.deletion == cohort.deletion == EXTENDED_LAPSE
+    assert holds(model, other) == [] and len(holds(model, cohort)) == 2
+    assert provider(model, other).missing(other) is Outcome.LOST_AFTER_LAPSE
+
+
 def test_hold_rows_carry_their_labels(model, base) -> None:
     r = preserved(base, deleted_at=20.0)
     arrive(model, r, 80.0, rule(continues=True))
@@ -224,7 +244,7 @@ def test_preserve_hold_produce(model, base, continues, want) -> None:
     """Preserved at 1, request arrives at 50 (kept), production runs 65 -> 75; without
     continuation the data go at the lapse (61), so production finds them gone."""
     r = dataclasses.replace(base, id=ID, exists=True, deleted_at=30.0, deletion=30.0,
-                            preserve_days=1.0, extension_granted=False)
+                            preserve_days=1.0, extension_granted=False, measured=True)
     env, p = model.env, provider(model, r)
     assert env.run(until=env.process(p.preserve(r))) is None
     arrive(model, r, 50.0, rule(continues=continues))

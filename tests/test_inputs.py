@@ -180,6 +180,21 @@ WORLD_CASES = [
     Case("duplicate-roster-state", append("states.roster", {
         "iso3": "USA", "name": "Again", "region": "Americas", "utc_offset": -5}),
          "states.roster"),
+    # needs arise without end: the run's length is the measurement's, not the cases'
+    Case("arrival-days-is-gone", set_("cases.arrival_days", {"value": 365, "source": "x"}),
+         ("cases.arrival_days", "unknown key")),
+    Case("measurement-missing", drop("measurement"), "measurement"),
+    Case("warmup-missing", drop("measurement.warmup_days"), "measurement.warmup_days"),
+    Case("warmup-negative", set_("measurement.warmup_days.value", -1),
+         ("measurement.warmup_days", "between 0 and 7305 days")),
+    Case("runoff-too-long", set_("measurement.runoff_days.value", 7306),
+         ("measurement.runoff_days", "between 0 and 7305 days")),
+    Case("runoff-not-whole-days", set_("measurement.runoff_days.value", 30.5),
+         "measurement.runoff_days"),
+    Case("runoff-without-source", drop("measurement.runoff_days.source"),
+         "measurement.runoff_days.source"),
+    Case("cases-drawn-over-max", set_("cases.per_year.value", 300_000),  # x 1825 / 365
+         ("cases.per_year.value", "at most 1,000,000")),
 ]
 
 
@@ -196,7 +211,7 @@ def world_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    rc = main(["run", *args, "--reps", "1", "--days", "30"])
+    rc = main(["run", *args, "--reps", "1", "--window", "30"])
     captured = capsys.readouterr()
     return rc, captured.out, captured.err
 
@@ -575,8 +590,10 @@ def test_default_variant_and_world_load() -> None:
 
 
 @pytest.mark.parametrize("args", [
-    ["--reps", "0"], ["--days", "-1"], ["--days", "0"], ["--reps", "two"], ["--seed", "x"],
-], ids=["reps-0", "days-negative", "days-0", "reps-not-int", "seed-not-int"])
+    ["--reps", "0"], ["--window", "-1"], ["--window", "0"], ["--window", "7306"],
+    ["--reps", "two"], ["--seed", "x"], ["--days", "30"],
+], ids=["reps-0", "window-negative", "window-0", "window-too-long", "reps-not-int",
+        "seed-not-int", "days-is-gone"])
 def test_bad_arguments_exit_2(args: list[str], tmp_path: Path,
                               capsys: pytest.CaptureFixture[str]) -> None:
     assert exit_status(["run", str(UN), *args, "--out", str(tmp_path / "out")]) == 2

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -78,7 +79,7 @@ def test_the_installed_wheel_runs_from_an_empty_folder(tmp_path: Path) -> None:
     assert Path(where[0]).is_relative_to(venv)
     assert str(ROOT) not in where[1]  # the checkout is out of sight
 
-    proc = check([venv / "bin" / "coopsim", "run", "--reps", "1", "--days", "30"], cwd=empty,
+    proc = check([venv / "bin" / "coopsim", "run", "--reps", "1", "--window", "30"], cwd=empty,
                  env=clean_env())
     out = empty / "results" / "un_convention_2024"
     assert str(Path("results") / "un_convention_2024") in proc.stdout
@@ -87,4 +88,9 @@ def test_the_installed_wheel_runs_from_an_empty_folder(tmp_path: Path) -> None:
     manifest = json.loads((out / "manifest.json").read_text())
     assert Path(manifest["variant"]).is_relative_to(venv)
     assert Path(manifest["world"]).name == "default.toml"
+    assert Path(manifest["world"]).is_relative_to(venv)  # the wheel's own world
+    world = tomllib.loads(Path(manifest["world"]).read_text())
+    measurement = manifest["measurement"]
+    assert (measurement["window_days"], measurement["windows"]) == (30, 1)
+    assert measurement["warmup_days"] == world["measurement"]["warmup_days"]["value"]
     assert manifest["git_revision"] == "unknown"

@@ -18,42 +18,57 @@ from sim.briefing.brief import Settings
 from sim.outputs import manifest, writing
 
 PROVENANCE = ["packages", "git_revision"]
-RUN = ["variant", "variant_sha256", "world", "world_sha256", "seed", "reps", "days",
-       "replication_seeds", "python", *PROVENANCE]
-EXPERIMENT = ["design", "variant", "set", "seed", "reps", "replication_seeds", "days", "world",
-              *PROVENANCE, "tables"]
-BRIEF = ["world", "scale", "seed", "reps", "sweep_reps", "attribution_reps", "days",
-         "reference", "widest", "variants", "seconds", "command", *PROVENANCE]
+RUN = ["variant", "variant_sha256", "world", "world_sha256", "seed", "reps", "measurement",
+       "python", *PROVENANCE]
+EXPERIMENT = ["design", "variant", "set", "seed", "reps", "measurement", "world", *PROVENANCE,
+              "tables"]
+BRIEF = ["world", "scale", "seed", "reps", "sweep_reps", "attribution_reps", "window",
+         "warmup", "reference", "widest", "variants", "seconds", "command", *PROVENANCE]
+MEASUREMENT = ["method", "window_days", "windows", "warmup_method"]  # how any run is measured
+MEASURED = ["warmup_days", "mser5_day", "runoff_days", "censored", "overloaded"]  # one run's
 
 
 def test_the_run_manifest(tmp_path: Path) -> None:
     world = tmp_path / "world.toml"
     world.write_text("x = 1\n")
-    body = manifest.run_manifest(UN, world, seed=3, reps=2, days=30)
+    steady = {"warmup_days": 1280.0, "window_days": 30.0, "windows": 2, "mser5_day": 905,
+              "runoff_days": 412, "censored": 3, "overloaded": ["The central authority of X "
+                                                                "is overloaded: ..."],
+              "desks": [{"state": "XXX"}]}
+    body = manifest.run_manifest(UN, world, seed=3, reps=2, window=30, steady=steady)
     assert list(body) == RUN
     assert body["variant_sha256"] == hashlib.sha256(UN.read_bytes()).hexdigest()
-    assert body["replication_seeds"] == [3, 4]
+    assert (body["seed"], body["reps"]) == (3, 2)  # one seed: the two windows of one run
+    measured = body["measurement"]
+    assert list(measured) == MEASUREMENT + MEASURED
+    assert (measured["window_days"], measured["windows"]) == (30, 2)
+    assert {k: measured[k] for k in MEASURED} == {k: steady[k] for k in MEASURED}
+    assert "batch means" in measured["method"] and "MSER-5" in measured["warmup_method"]
     assert set(body["packages"]) == set(manifest.PACKAGES)
+    json.dumps(body)  # plain values only
 
 
 def test_an_experiment_manifest_names_its_tables_hashes() -> None:
-    body = manifest.experiment_manifest("factorial", seed=1, reps=2, days=30, world="w.toml",
+    body = manifest.experiment_manifest("factorial", seed=1, reps=2, window=30, world="w.toml",
                                         variant="un", set=["a=1,2"])
     table = pd.DataFrame({"a": [1, 2], "data_loss": [0.1, 0.2]})
     files = manifest.experiment_files({"sweep.csv": table}, body)
     written = json.loads(files["manifest.json"])
     assert list(written) == EXPERIMENT
+    assert list(written["measurement"]) == MEASUREMENT  # each run's own check is in its row
+    assert (written["measurement"]["window_days"], written["measurement"]["windows"]) == (30, 2)
     assert files["sweep.csv"] == table.to_csv(index=False).encode()
     assert written["tables"] == {"sweep.csv": hashlib.sha256(files["sweep.csv"]).hexdigest()}
 
 
 def test_the_brief_manifest() -> None:
-    brief = SimpleNamespace(settings=Settings("w", 0.5, 1, 2, 2, 1, 30), reference="a",
+    brief = SimpleNamespace(settings=Settings("w", 0.5, 1, 2, 2, 1, 30, 1280), reference="a",
                             widest="b", variants=[SimpleNamespace(name="a"),
                                                   SimpleNamespace(name="b")], seconds=3.14)
     body = pack.brief_manifest(brief, "coopsim brief")
     assert list(body) == BRIEF
     assert body["variants"] == ["a", "b"] and body["seconds"] == 3.1
+    assert (body["window"], body["warmup"]) == (30, 1280)
 
 
 @pytest.mark.parametrize(("name", "content", "expected"), [
@@ -95,7 +110,13 @@ def test_an_experiment_command_writes_its_manifest(tmp_path: Path) -> None:
     world = write_toml(tmp_path / "world.toml", world_data(100))
     out = tmp_path / "sweep"
     assert main(["sweep", str(UN), "--set", "preservation.min_days=30,60", "--world", str(world),
-                 "--days", "20", "--reps", "1", "--workers", "1", "--out", str(out)]) == 0
+                 "--window", "20", "--reps", "2", "--workers", "1", "--out", str(out)]) == 0
     written = json.loads((out / "manifest.json").read_text())
     assert list(written) == EXPERIMENT
     assert written["set"] == ["preservation.min_days=30,60"]
+    assert written["reps"] == 2
+    assert list(written["measurement"]) == MEASUREMENT
+    assert (written["measurement"]["window_days"], written["measurement"]["windows"]) == (20, 2)
+    table = pd.read_csv(out / "sweep.csv")
+    assert table["rep"].tolist() == [0, 1, 0, 1] and (table["seed"] == 1).all()
+    assert {"mser5_day", "runoff_days", "overloaded_desks"} <= set(table)  # each run's check

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import UN, world_data, write_toml
+from conftest import UN, set_value, world_data, write_toml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -48,7 +48,10 @@ class Forker:
 
 @pytest.fixture(scope="module")
 def world_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_toml(tmp_path_factory.mktemp("world") / "small.toml", world_data())
+    """The small world with a run-off of 30 days: a run of a 60-day window lasts 90 days at
+    most (the tests below run it hundreds of times; what they check is how it is written)."""
+    data = set_value(world_data(), "measurement.runoff_days", 30)
+    return write_toml(tmp_path_factory.mktemp("world") / "small.toml", data)
 
 
 @pytest.fixture(scope="module")
@@ -59,13 +62,13 @@ def fork() -> Iterator[Forker]:
 
 
 def run_args(world: Path, out: Path, seed: int) -> list[str]:
-    return ["run", str(UN), "--world", str(world), "--days", "60", "--seed", str(seed),
+    return ["run", str(UN), "--world", str(world), "--window", "60", "--seed", str(seed),
             "--out", str(out)]
 
 
 def compare_args(world: Path, out: Path) -> list[str]:
     return ["compare", str(UN), str(UN.parent / "russia_2017.toml"), "--world", str(world),
-            "--days", "60", "--reps", "2", "--workers", "1", "--out", str(out)]
+            "--window", "60", "--reps", "2", "--workers", "1", "--out", str(out)]
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:

@@ -36,6 +36,10 @@ def test_stage_groups_cover_every_procedure_stage_once() -> None:
     ("backlog_max", 12345.0, "12,345"),
     ("mla_months_p90", 10.256, "10.26"),
     ("preservation_per_production", 1.5, "1.50"),
+    ("mser5_day", 635, "635"),
+    ("runoff_days", 1213, "1,213"),
+    ("overloaded_desks", 12, "12"),
+    ("usa_backlog_mean", 2800.4, "2,800"),
     ("data_loss", math.nan, "-"),
 ], ids=lambda x: str(x))
 def test_cells_are_formatted_by_kind(name: str, number: float, text: str) -> None:
@@ -60,6 +64,17 @@ def test_counts_scale_with_the_world_and_shares_do_not() -> None:
     assert not (m["data_loss"].scales or m["latency_median"].scales
                 or m["preservation_per_production"].scales)
     assert {x.kind for x in m.values() if x.scales} == {Kind.COUNT, Kind.FILES}
+    assert m["usa_backlog_mean"].scales  # files in one desk's hands grow with the cases
+    for name in ("mser5_day", "runoff_days", "overloaded_desks"):  # the run's, not the cases'
+        assert not m[name].scales, name
+
+
+def test_the_steady_state_check_is_registered() -> None:
+    m = registry.METRICS
+    assert (m["mser5_day"].kind, m["runoff_days"].kind) == (Kind.DAYS, Kind.DAYS)
+    assert m["overloaded_desks"].kind is Kind.DESKS
+    assert "run-off" in m["pending_share"].label  # censored at the end of the run-off
+    assert value("mser5_day", 635.0) == "635" and value("overloaded_desks", 2.0) == "2"
 
 
 def test_parts_name_registered_metrics_and_labels_are_unique() -> None:

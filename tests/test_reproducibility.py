@@ -8,22 +8,36 @@ import pandas as pd
 from conftest import make_variant, make_world, set_value, variant_data, world_data
 
 from sim.engine.model import CooperationModel
-from sim.experiments.runner import run_one
+from sim.engine.window import Window
+from sim.experiments.runner import run_one, summary_table
 from sim.vocabulary import Ground
 
-DAYS = 500
+WINDOW = 200  # days of arising needs measured, then the run-off until they end
 
 
 def test_same_seed_gives_identical_summary_and_log(un, small_world) -> None:
-    a, b = run_one(un, small_world, 7, DAYS), run_one(un, small_world, 7, DAYS)
-    pd.testing.assert_series_equal(pd.Series(a.summary), pd.Series(b.summary))  # NaN == NaN
+    a, b = (run_one(un, small_world, 7, window=WINDOW, reps=2) for _ in range(2))
+    for x, y in zip(a.summaries, b.summaries, strict=True):
+        pd.testing.assert_series_equal(pd.Series(x), pd.Series(y))  # NaN == NaN
     pd.testing.assert_frame_equal(a.events, b.events)
     pd.testing.assert_frame_equal(a.requests, b.requests)
     pd.testing.assert_frame_equal(a.daily, b.daily)
+    pd.testing.assert_frame_equal(a.backlog, b.backlog)
+    assert a.steady == b.steady
+    pd.testing.assert_frame_equal(summary_table(a, 7), summary_table(b, 7))
+
+
+def test_every_window_of_a_run_has_the_runs_seed(un, small_world) -> None:
+    """Replication k is window k of the one run: the table's seed is the run's, each time."""
+    result = run_one(un, small_world, 7, window=WINDOW, reps=2)
+    table = summary_table(result, 7)
+    assert table["rep"].tolist() == [0, 1] and table["seed"].tolist() == [7, 7]
+    assert table["requests"].tolist() == [s["requests"] for s in result.summaries]
 
 
 def test_different_seeds_give_different_results(un, small_world) -> None:
-    a, b = run_one(un, small_world, 7, DAYS), run_one(un, small_world, 8, DAYS)
+    a, b = run_one(un, small_world, 7, window=WINDOW), run_one(un, small_world, 8,
+                                                              window=WINDOW)
     assert a.summary != b.summary
     assert not a.requests["need_time"].equals(b.requests["need_time"])
 
@@ -34,10 +48,10 @@ def test_two_variants_with_the_same_seed_see_the_same_cases(un, small_world) -> 
     set_value(other, "preservation.min_days", 180)
     set_value(other, "mla.channel", "electronic")
     set_value(other, "mla.refusal_grounds", ["political_offence"])
-    a = run_one(un, small_world, 11, DAYS)
-    b = run_one(make_variant(other), small_world, 11, DAYS)
+    a = run_one(un, small_world, 11, window=WINDOW, reps=2)
+    b = run_one(make_variant(other), small_world, 11, window=WINDOW, reps=2)
     cols = ["request", "case", "requesting", "requested", "provider", "offence", "data_type",
-            "emergency", "need_time"]
+            "emergency", "arrival", "need_time", "rep"]
     first_a = a.requests.loc[a.requests["hop"] == 0, cols].reset_index(drop=True)
     first_b = b.requests.loc[b.requests["hop"] == 0, cols].reset_index(drop=True)
     pd.testing.assert_frame_equal(first_a, first_b)
@@ -55,6 +69,24 @@ def test_running_to_the_horizon_equals_stepping_day_by_day(un, small_world) -> N
     pd.testing.assert_frame_equal(whole.daily(), stepped.daily())
     pd.testing.assert_frame_equal(whole.backlog_by_state(), stepped.backlog_by_state())
     pd.testing.assert_frame_equal(whole.log.frame(), stepped.log.frame())
+
+
+def test_measuring_equals_stepping_the_same_days(un, small_world) -> None:
+    """``measure`` runs the warm-up, the windows and the run-off as days: stepping a model
+    with the same window as many days gives the same run."""
+    window = Window(30, 60, 1460, batches=2)
+    measured = CooperationModel(un, small_world, 5, window)
+    measured.measure()
+    stepped = CooperationModel(un, small_world, 5, window)
+    for _ in range(measured.steps - 1):
+        stepped.step()
+    assert stepped.ledger.measured_open > 0  # a day earlier, the cohort had not ended
+    stepped.step()
+    assert stepped.ledger.measured_open == 0  # it ended that day: measure stopped there
+    stepped.close()
+    pd.testing.assert_frame_equal(measured.daily(), stepped.daily())
+    pd.testing.assert_frame_equal(measured.log.frame(), stepped.log.frame())
+    assert measured.runoff_days == stepped.runoff_days == measured.steps - 150
 
 
 def _hops(variant, world, seed: int, cases: int = 300) -> list:

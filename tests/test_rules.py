@@ -16,7 +16,7 @@ from sim.experiments.runner import run_one
 from sim.vocabulary import GROUND_NAMES, GROUNDS, Ground, Offence, Outcome, Stage
 from sim.vocabulary import Result as R
 
-DAYS = 700
+WINDOW = 365  # days of arising needs measured; the run-off lets nearly all of them end
 
 
 def treaty_only_world(**values) -> dict:
@@ -52,7 +52,7 @@ def test_a_ground_the_variant_does_not_list_is_never_applied(pres, mla, seed) ->
     for g in Ground:  # every ground arguable and always invoked: only the list can stop it
         set_value(w, f"grounds.{g.value}.applicable_share", 0.5)
         set_value(w, f"grounds.{g.value}.invoke_propensity", 1.0)
-    result = run_one(make_variant(v), make_world(w), seed, DAYS)
+    result = run_one(make_variant(v), make_world(w), seed, window=WINDOW)
     r = refusals(result)
     allowed = {
         "preservation_request": {g.value for g in pres} | {"no_dual_criminality"},
@@ -76,7 +76,7 @@ def test_every_listed_ground_is_applied_when_invoked() -> None:
     for g in Ground:
         set_value(w, f"grounds.{g.value}.applicable_share", 0.1)
         set_value(w, f"grounds.{g.value}.invoke_propensity", 1.0)
-    s = run_one(make_variant(v), make_world(w), 2, DAYS).summary
+    s = run_one(make_variant(v), make_world(w), 2, window=WINDOW).summary
     for g in GROUNDS:
         assert s[f"refused_{g.value}"] > 0, g
 
@@ -89,7 +89,7 @@ def test_dual_criminality_reservation_bites_only_for_non_convention_offences() -
     set_value(v, "mla.refusal_grounds", [])
     w = treaty_only_world(states__dc_reservation_share=1.0)
     set_value(w, "dual_criminality.gap_share", {"convention": 1.0, "serious": 1.0, "other": 1.0})
-    result = run_one(make_variant(v), make_world(w), 3, DAYS)
+    result = run_one(make_variant(v), make_world(w), 3, window=WINDOW)
     ev, req = result.events, result.requests
     refused = ev[(ev["stage"] == "outcome") & (ev["result"] == "refused")]
     refused = refused.merge(req[["request", "offence"]], on="request")
@@ -108,7 +108,7 @@ def test_without_the_reservation_dual_criminality_never_bites() -> None:
     set_value(v, "mla.dual_criminality", "not_required")
     w = treaty_only_world(states__dc_reservation_share=0.0)
     set_value(w, "dual_criminality.gap_share", {"convention": 1.0, "serious": 1.0, "other": 1.0})
-    s = run_one(make_variant(v), make_world(w), 3, DAYS).summary
+    s = run_one(make_variant(v), make_world(w), 3, window=WINDOW).summary
     assert s["refused_no_dual_criminality"] == 0
 
 
@@ -116,7 +116,7 @@ def test_preservation_never_lapses_after_the_mla_request_arrived() -> None:
     v = all_offences(variant_data())
     set_value(v, "preservation.min_days", 30)  # short: many lapse before the request arrives
     set_value(v, "preservation.extension", False)
-    result = run_one(make_variant(v), make_world(treaty_only_world()), 4, DAYS)
+    result = run_one(make_variant(v), make_world(treaty_only_world()), 4, window=WINDOW)
     ev = result.events
     holds = ev[ev["stage"] == "hold"].set_index("request")
     arrived = ev[ev["stage"] == "transmit"].set_index("request")["end"]
@@ -138,7 +138,7 @@ def test_a_longer_preservation_period_never_increases_data_loss() -> None:
     for days in (0, 15, 30, 60, 90, 180, 365):
         v = all_offences(variant_data())
         set_value(v, "preservation.min_days", days)
-        ev = run_one(make_variant(v), w, 5, DAYS).events
+        ev = run_one(make_variant(v), w, 5, window=WINDOW).events
         out = ev[ev["stage"] == "outcome"].set_index("request")["result"]
         lost = out.isin(["lost_before_preservation", "lost_after_lapse"])
         lost_by_period[days] = lost.sort_index()
@@ -169,7 +169,7 @@ def test_silence_with_no_fallback_leaves_no_channel() -> None:
     v = variant_data()
     set_value(v, "scope.offences", ["convention"])
     set_value(v, "mla.available", False)
-    s = run_one(make_variant(v), make_world(treaty_only_world()), 7, DAYS).summary
+    s = run_one(make_variant(v), make_world(treaty_only_world()), 7, window=WINDOW).summary
     assert s["obtained"] == 0 and s["n_out_of_scope"] == 0
     assert s["n_no_channel"] == s["requests"]
 
@@ -177,7 +177,7 @@ def test_silence_with_no_fallback_leaves_no_channel() -> None:
 def test_scope_limits_bite_where_the_treaty_offers_assistance() -> None:
     v = variant_data()
     set_value(v, "scope.offences", ["convention"])
-    result = run_one(make_variant(v), make_world(treaty_only_world()), 7, DAYS)
+    result = run_one(make_variant(v), make_world(treaty_only_world()), 7, window=WINDOW)
     final = result.events[result.events["stage"] == "outcome"].merge(
         result.requests[["request", "offence"]], on="request")
     out = final[final["result"] == "out_of_scope"]
@@ -189,14 +189,15 @@ def test_scope_limits_bite_where_the_treaty_offers_assistance() -> None:
 def test_emergency_requests_through_the_24_7_point_arrive_within_days() -> None:
     v = all_offences(variant_data())
     w = treaty_only_world(cases__emergency_share=1.0, states__poc_always_on_share=1.0)
-    result = run_one(make_variant(v), make_world(w), 8, DAYS)
+    result = run_one(make_variant(v), make_world(w), 8, window=WINDOW)
     ev = result.events
     assert set(ev["stage"].astype(str)) <= {"locate", "emergency", "return", "outcome"}
     assert result.summary["latency_p90"] < 5
 
 
 def test_refusal_outcomes_carry_their_ground() -> None:
-    result = run_one(make_variant(variant_data()), make_world(treaty_only_world()), 9, DAYS)
+    result = run_one(make_variant(variant_data()), make_world(treaty_only_world()), 9,
+                     window=WINDOW)
     ev = result.events
     final = ev[ev["stage"] == "outcome"]
     refused = final[final["result"] == "refused"]
@@ -215,7 +216,7 @@ def _trails(disclosure: bool, data_type: str = "traffic"):
     mix = {"subscriber": 0.0, "traffic": 0.0, "content": 0.0} | {data_type: 1.0}
     w = treaty_only_world(cases__next_hop_share=1.0, cases__max_hops=2,
                           cases__emergency_share=0.0, cases__data_type_mix=mix)
-    result = run_one(make_variant(v), make_world(w), 10, DAYS)
+    result = run_one(make_variant(v), make_world(w), 10, window=WINDOW)
     req, ev = result.requests, result.events
     second = req[req["hop"] == 1].set_index("case")["need_time"]
     parent = req[req["hop"] == 0].set_index("case").loc[second.index, "request"]
@@ -253,6 +254,6 @@ def test_a_silent_variant_falls_back_to_letters_rogatory_or_a_bilateral_treaty()
         w = treaty_only_world(states__letters_rogatory_acceptance=1.0,
                               states__bilateral_share_same_region=bilateral,
                               states__bilateral_share_other_region=bilateral)
-        result = run_one(make_variant(v), make_world(w), 11, DAYS)
+        result = run_one(make_variant(v), make_world(w), 11, window=WINDOW)
         assert set(result.requests["mla_regime"].astype(str)) == {regime}
         assert result.summary["obtained"] > 0

@@ -63,7 +63,7 @@ def test_missing_sections_compile_to_the_rules_of_no_treaty(minimal: Path) -> No
 
 def test_a_minimal_variant_runs(minimal: Path, small_world) -> None:
     """Its requests go the fallback regimes' way: the text provides no MLA of its own."""
-    result = run_one(load_variant(minimal), small_world, seed=1, days=60)
+    result = run_one(load_variant(minimal), small_world, seed=1, window=60)
     regimes = result.requests["mla_regime"].astype(str)
     assert result.summary["requests"] > 0
     assert not regimes.eq("treaty").any()

@@ -94,10 +94,13 @@ def test_one_variant_in_full_shows_every_citation(capsys) -> None:
 def test_compare_runs_every_variant_on_the_same_cases(tmp_path: Path, capsys) -> None:
     world = write_toml(tmp_path / "world.toml", world_data(cases_per_year=200))
     out = tmp_path / "compare"
-    assert main(["compare", "--world", str(world), "--days", "300", "--workers", "1",
-                 "--out", str(out)]) == 0
+    assert main(["compare", "--world", str(world), "--window", "150", "--reps", "2",
+                 "--workers", "1", "--out", str(out)]) == 0
     runs = pd.read_csv(out / "runs.csv")
-    assert list(runs["variant"]) == [v.name for v in shipped()]
+    names = [v.name for v in shipped()]
+    assert list(runs["variant"]) == [n for n in names for _ in range(2)]
+    assert list(runs["rep"]) == [0, 1] * len(names)  # replications: windows of one run
+    assert set(runs["seed"]) == {1}  # every variant's every window: the same seed
     assert runs["data_loss"].between(0, 1).all()
     stats = pd.read_csv(out / "compare.csv")
     assert set(stats["variant"]) == set(runs["variant"])
@@ -122,7 +125,7 @@ def treaty_world(**grounds: float):
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.stem)
 def test_every_shipped_variant_loads_and_runs(path: Path, small_world) -> None:
-    result = run_one(load_variant(path), small_world, seed=1, days=300)
+    result = run_one(load_variant(path), small_world, seed=1, window=120)
     assert result.summary["requests"] == len(result.requests) > 0
     assert (result.events["stage"] == "outcome").sum() == len(result.requests)
 
@@ -131,7 +134,7 @@ def test_political_offence_never_bars_preservation_under_the_un_convention_but_c
     world = treaty_world(political_offence=0.5)
     refused = {}
     for name in ("un_convention_2024", "us_2022"):
-        ev = run_one(load_variant(SCENARIOS / f"{name}.toml"), world, seed=2, days=400).events
+        ev = run_one(load_variant(SCENARIOS / f"{name}.toml"), world, seed=2, window=365).events
         at = ev[(ev["stage"] == "preservation_request") & (ev["result"] == "refused")]
         refused[name] = (at["ground"] == "political_offence").sum()
     assert refused["un_convention_2024"] == 0
@@ -140,7 +143,7 @@ def test_political_offence_never_bars_preservation_under_the_un_convention_but_c
 
 @pytest.mark.parametrize("name", ["viet_nam_2022", "schjolberg_2023", "no_treaty"])
 def test_silent_drafts_route_every_request_to_the_fallback(name: str, small_world) -> None:
-    result = run_one(load_variant(SCENARIOS / f"{name}.toml"), small_world, seed=3, days=300)
+    result = run_one(load_variant(SCENARIOS / f"{name}.toml"), small_world, seed=3, window=300)
     assert "treaty" not in set(result.requests["mla_regime"].astype(str))
     assert result.summary["n_out_of_scope"] == 0  # without a treaty channel, nothing is "scope"
 
@@ -148,7 +151,7 @@ def test_silent_drafts_route_every_request_to_the_fallback(name: str, small_worl
 def test_the_russian_draft_keeps_data_180_days(small_world) -> None:
     v = load_variant(SCENARIOS / "russia_2017.toml")
     assert v.preservation.min_days.value == 180
-    ev = run_one(v, treaty_world(), seed=4, days=700).events
+    ev = run_one(v, treaty_world(), seed=4, window=365).events
     lapsed = ev[(ev["stage"] == "hold") & (ev["result"] == "lapsed")]
     kept = ev[(ev["stage"] == "hold") & (ev["result"] == "kept")]
     assert len(kept) > 0
@@ -162,7 +165,7 @@ def test_direct_orders_are_answered_within_their_deadline_or_go_the_mla_way() ->
     set_value(w, "cases.emergency_share", 0.3)
     set_value(w, "direct_requests.compliance_share", 0.7)
     result = run_one(load_variant(SCENARIOS / "eu_eevidence_2023.toml"), make_world(w),
-                     seed=6, days=400)
+                     seed=6, window=365)
     ev = result.events.merge(result.requests[["request", "emergency"]], on="request")
     direct = ev[ev["stage"] == "direct"].set_index("request")
     drafted = set(ev.loc[ev["stage"] == "draft", "request"])

@@ -21,14 +21,18 @@ from sim.experiments import analyses, designs, execution, executors
 from sim.experiments.execution import Task
 from sim.inputs.provisions import Variant
 from sim.inputs.world import World, scaled
+from sim.limits import DEFAULT_WINDOW
 from sim.metrics.observe import Observation
 
 PERIODS = (30, 60, 90, 120, 180, 270, 365)  # preservation periods swept (days)
 NO_PRESERVATION = "none"
-BRIEF_METRICS = ("data_loss", "loss_before_preservation", "loss_after_lapse", "obtained",
-                 "refusal_rate", "out_of_scope", "no_channel", "latency_median", "latency_p90")
-ATTRIBUTED = ("data_loss", "latency_median")
-ATTRIBUTION_BUDGET = 200  # runs for the attribution: replications = budget / mixes of texts
+BRIEF_METRICS = ("not_obtained", "data_loss", "loss_before_preservation", "loss_after_lapse",
+                 "obtained", "refusal_rate", "out_of_scope", "no_channel", "latency_median",
+                 "latency_p90")
+ATTRIBUTED = ("not_obtained", "data_loss", "latency_median")
+ATTRIBUTION_ORDERS = 2  # random orders of the clause groups (each with its reverse) for the
+# attribution when more than four groups differ; exact Shapley values otherwise
+ATTRIBUTION_WINDOWS = 1  # windows each hybrid runs (the two texts themselves: all of theirs)
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,8 @@ class Settings:
     reps: int
     sweep_reps: int
     attribution_reps: int
-    days: int
+    window: int  # days of arising needs reported (the cohort), between warm-up and run-off
+    warmup: int
 
 
 @dataclass
@@ -51,13 +56,14 @@ class Brief:
     settings: Settings
     variants: list[Variant]
     reference: str
-    widest: str  # the draft whose data loss differs most from the reference
+    widest: str  # the draft whose evidence not obtained differs most from the reference
+    groups: list[list[str]]  # variants whose routes are identical (one run stands for each)
     runs: pd.DataFrame  # one row per variant and replication: every summary metric
     stats: pd.DataFrame  # analyses.paired: mean, band, paired difference and its CI
     latency: dict[str, np.ndarray]  # days to evidence of every obtained request, by variant
     flow: pd.DataFrame  # variant, regime, path, outcome, requests (all replications)
     regions: pd.DataFrame  # variant, requesting, requested, lost, decided (all replications)
-    backlog: pd.DataFrame  # variant, state, week, mean, p10, p90 (files across replications)
+    backlog: pd.DataFrame  # variant, state, week, files (the whole run, warm-up included)
     sweep: pd.DataFrame  # period (label), days, rep, metrics
     marks: dict[str, list[str]]  # period label -> variants whose text sets it
     attribution: pd.DataFrame  # group, data_loss, latency_median (Shapley values)
@@ -72,14 +78,14 @@ class Brief:
 
 
 def observe(task: Task) -> dict[str, Any]:
-    """Run one task; return its summary and what the charts need, as plain values (latencies
-    as float32, to ship fewer bytes between processes).
+    """Run one task; return its summaries (one per window) and what the charts need, as
+    plain values (latencies as float32, to ship fewer bytes between processes).
 
     A run that raises is reported by ``execution.execute`` as a failure, not fatal to the
     others.
     """
     seen = Observation(execution.simulate(task))
-    return {"summary": seen.summary, "latency": seen.latency.astype(np.float32),
+    return {"summaries": seen.summaries, "latency": seen.latency.astype(np.float32),
             "flow": seen.flow, "regions": seen.regions, "backlog": seen.home_backlog}
 
 
@@ -124,14 +130,14 @@ def sweep_replications(reps: int) -> int:
     return max(2, reps // 3)
 
 
-def most_runs(variants: int, reps: int) -> int:
-    """The most runs a briefing of ``variants`` texts at ``reps`` replications makes:
-    the comparison, the sweep (each period and none) and the attribution's budget."""
-    return variants * reps + (len(PERIODS) + 1) * sweep_replications(reps) + ATTRIBUTION_BUDGET
+def most_runs(variants: int) -> int:
+    """The most runs a briefing of ``variants`` texts makes: one per text, one per swept
+    period (and none), and the attribution's hybrids (at most every subset of the groups)."""
+    return variants + len(PERIODS) + 1 + 2 ** len(designs.GROUPS)
 
 
-def gather(variants: Sequence[Variant], world: World, reference: str, *, reps: int = 30,
-           seed: int = 1, days: int, scale: float = 0.05, workers: int = 1,
+def gather(variants: Sequence[Variant], world: World, reference: str, *, reps: int = 20,
+           seed: int = 1, window: int = DEFAULT_WINDOW, scale: float = 0.05, workers: int = 1,
            executor: Executor | None = None, sweep_reps: int | None = None,
            attribution_reps: int | None = None) -> Brief:
     """Run the comparison, the sweep and the attribution; return the briefing's tables.
@@ -147,104 +153,99 @@ def gather(variants: Sequence[Variant], world: World, reference: str, *, reps: i
     sweep_reps = sweep_reps or sweep_replications(reps)
     small = scaled(world, scale)
     ref = variants[names.index(reference)]
-    compare = [Task.of(v, small, seed + k, days) for v in variants for k in range(reps)]
+    groups = analyses.identical(variants, small)
+    compare = [Task.of(g[0], small, seed, window, reps) for g in groups]
     points = sweep_points(ref)
-    sweeps = _sweep_tasks(points, small, seed, days, sweep_reps)
+    sweeps = _sweep_tasks(points, small, seed, window, sweep_reps)
     with pool(workers if executor is None else 1, len(compare) + len(sweeps)) as own:
         executor = executor or own
         results = execution.execute(compare + sweeps, workers, executor, run=observe)
         execution.require_success(results)
-        observed, swept = results[:len(compare)], results[len(compare):]
-        runs = _runs(compare, observed, seed)
+        by_name = {v.name: (t, o) for g, t, o in zip(groups, compare, results, strict=False)
+                   for v in g}
+        observed = [(n, *by_name[n]) for n in names]
+        swept = results[len(compare):]
+        runs = _runs(observed)
         stats = analyses.paired(runs, reference, BRIEF_METRICS, seed=seed)
         widest = _widest(stats, variants, reference)
         b = variants[names.index(widest)]
-        attribution_reps = attribution_reps or _attribution_replications(ref, b, reps)
-        attribution = analyses.attribute(ref, b, small,
-                                            list(ATTRIBUTED), reps=attribution_reps,
-                                            seed=seed, days=days, workers=workers,
-                                            executor=executor)
-    sweep = _sweep_table(points, swept, sweep_reps)
-    settings = Settings(world.world.name, scale, seed, reps, sweep_reps, attribution_reps, days)
+        attribution_reps = attribution_reps or ATTRIBUTION_WINDOWS
+        attribution = analyses.attribute(
+            ref, b, small, list(ATTRIBUTED), reps=attribution_reps, seed=seed, window=window,
+            workers=workers, executor=executor,
+            ends=(by_name[reference][1]["summaries"], by_name[widest][1]["summaries"]),
+            orders=ATTRIBUTION_ORDERS)
+    sweep = _sweep_table(points, swept)
+    settings = Settings(world.world.name, scale, seed, reps, sweep_reps, attribution_reps,
+                        window, world.measurement.warmup_days.value)
     return Brief(
         settings=settings, variants=variants, reference=reference, widest=widest,
-        runs=runs, stats=stats, latency=_latencies(compare, observed, names),
-        flow=_flow(compare, observed), regions=_regions(compare, observed),
-        backlog=_backlog(compare, observed),
+        groups=[[v.name for v in g] for g in groups],
+        runs=runs, stats=stats, latency=_latencies(observed),
+        flow=_flow(observed), regions=_regions(observed), backlog=_backlog(observed),
         sweep=sweep, marks=period_marks(variants), attribution=attribution,
         seconds=time.perf_counter() - began)
 
 
-def _sweep_tasks(points: list[tuple[str, float, dict]], world: World, seed: int, days: int,
+def _sweep_tasks(points: list[tuple[str, float, dict]], world: World, seed: int, window: int,
                  reps: int) -> list[Task]:
     """``reps`` runs of each swept point, on the comparison's seeds."""
     wd = world.model_dump(mode="json")
-    return [Task(data, wd, seed + k, days) for _, _, data in points for k in range(reps)]
+    return [Task(data, wd, seed, window, reps) for _, _, data in points]
 
 
-def _attribution_replications(a: Variant, b: Variant, reps: int) -> int:
-    """Replications per mix of the two texts: a third of ``reps``, within the budget."""
-    hybrids = 2 ** len(designs.differing_groups(a.model_dump(mode="json"),
-                                                b.model_dump(mode="json")))
-    return max(1, min(reps // 3, ATTRIBUTION_BUDGET // hybrids))
+Observed = tuple[str, Task, dict]  # a variant's name, the run that stands for it, its result
 
 
-def _runs(tasks: list[Task], observed: list[dict], seed: int) -> pd.DataFrame:
+def _runs(observed: list[Observed]) -> pd.DataFrame:
     """One row per variant and replication: its summary metrics."""
-    return pd.DataFrame([{"variant": t.name, "rep": t.seed - seed, "seed": t.seed,
-                          **o["summary"]} for t, o in zip(tasks, observed, strict=True)])
+    return pd.DataFrame([{"variant": name, **row} for name, t, o in observed
+                         for row in execution.rows(t, o)])
 
 
-def _sweep_table(points: list[tuple[str, float, dict]], swept: list[dict],
-                 reps: int) -> pd.DataFrame:
+def _sweep_table(points: list[tuple[str, float, dict]], swept: list[dict]) -> pd.DataFrame:
     """One row per swept period and replication: its summary metrics."""
-    return pd.DataFrame([
-        {"period": label, "days": d, "rep": k, **swept[i * reps + k]["summary"]}
-        for i, (label, d, _) in enumerate(points) for k in range(reps)])
+    return pd.DataFrame([{"period": label, "days": d, "rep": k, **s}
+                         for (label, d, _), o in zip(points, swept, strict=True)
+                         for k, s in enumerate(o["summaries"])])
 
 
-def _latencies(tasks: list[Task], observed: list[dict],
-               names: list[str]) -> dict[str, np.ndarray]:
+def _latencies(observed: list[Observed]) -> dict[str, np.ndarray]:
     """Days to evidence of every obtained request, by variant (all replications)."""
-    return {n: np.concatenate([o["latency"] for t, o in zip(tasks, observed, strict=True)
-                               if t.name == n]) for n in names}
+    return {name: o["latency"] for name, _, o in observed}
 
 
-def _flow(tasks: list[Task], observed: list[dict]) -> pd.DataFrame:
+def _flow(observed: list[Observed]) -> pd.DataFrame:
     """Requests by variant, regime, preservation path and outcome (all replications)."""
-    return _stack(tasks, observed, "flow").groupby(
+    return _stack(observed, "flow").groupby(
         ["variant", "regime", "path", "outcome"], as_index=False)["requests"].sum()
 
 
-def _regions(tasks: list[Task], observed: list[dict]) -> pd.DataFrame:
+def _regions(observed: list[Observed]) -> pd.DataFrame:
     """Lost and decided requests by variant, requesting and requested region."""
-    return _stack(tasks, observed, "regions").groupby(
+    return _stack(observed, "regions").groupby(
         ["variant", "requesting", "requested"], as_index=False)[["lost", "decided"]].sum()
 
 
-def _stack(tasks: list[Task], observed: list[dict], key: str) -> pd.DataFrame:
-    return pd.concat([o[key].assign(variant=t.name) for t, o in zip(tasks, observed, strict=True)],
+def _stack(observed: list[Observed], key: str) -> pd.DataFrame:
+    return pd.concat([o[key].assign(variant=name) for name, _, o in observed],
                      ignore_index=True)
 
 
-def _backlog(tasks: list[Task], observed: list[dict]) -> pd.DataFrame:
-    """Files in central-authority hands per week: mean and 10-90% band over replications."""
-    frames = []
-    for name in dict.fromkeys(t.name for t in tasks):
-        series = [o["backlog"] for t, o in zip(tasks, observed, strict=True) if t.name == name]
-        for state in series[0]:
-            x = np.array([s[state] for s in series], dtype=float)  # reps x weeks
-            frames.append(pd.DataFrame({
-                "variant": name, "state": state, "week": np.arange(x.shape[1]),
-                "mean": x.mean(axis=0), "p10": np.quantile(x, 0.1, axis=0),
-                "p90": np.quantile(x, 0.9, axis=0)}))
-    return pd.concat(frames, ignore_index=True)
+def _backlog(observed: list[Observed]) -> pd.DataFrame:
+    """Files in central-authority hands per week of the whole run (warm-up included), by
+    variant and State."""
+    return pd.concat([pd.DataFrame({"variant": name, "state": state,
+                                    "week": np.arange(len(series)), "files": series})
+                      for name, _, o in observed for state, series in o["backlog"].items()],
+                     ignore_index=True)
 
 
 def _widest(stats: pd.DataFrame, variants: Sequence[Variant], reference: str) -> str:
-    """The draft (or composite) whose mean data loss differs most from the reference's."""
+    """The draft (or composite) whose evidence not obtained differs most from the
+    reference's."""
     kinds = {v.name: v.variant.kind for v in variants}
-    loss = stats[stats["metric"] == "data_loss"].set_index("variant")["diff"]
+    loss = stats[stats["metric"] == "not_obtained"].set_index("variant")["diff"]
     candidates = [n for n in loss.index if n != reference and kinds[n] != "reference"] \
         or [n for n in loss.index if n != reference]
     if not candidates:

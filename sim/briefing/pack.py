@@ -55,7 +55,8 @@ def style_of(brief: Brief) -> charts.Style:
     scale = (f"scaled x{s.scale:g} (each replication draws {s.scale:.0%} of a year's cases, "
              "with staff scaled alike)" if s.scale < 1 else "at full scale")
     source = (f"Source: coopsim simulation, world '{s.world}' {scale}; seed {s.seed}, "
-              f"{s.reps} replications, {s.days}-day horizon; same cases for every variant.")
+              f"{s.reps} replications (consecutive {s.window}-day windows after a "
+              f"{s.warmup:,}-day warm-up); same cases for every variant.")
     return charts.Style.of(brief.variants, brief.reference, source)
 
 
@@ -63,10 +64,9 @@ def figures(brief: Brief) -> dict[str, Figure]:
     """Every chart of the brief, by file stem, in reading order."""
     st, s = style_of(brief), brief.settings
     ref, widest = brief.reference, brief.widest
-    per_year = s.reps * s.scale  # replications of a scaled world -> one full-world year
+    per_year = s.reps * s.scale * s.window / 365  # windows of a scaled world -> a world year
     runs = brief.runs
-    start = float(runs.loc[(runs["variant"] == ref) & (runs["rep"] < s.attribution_reps),
-                           "data_loss"].mean())  # the reference on the attribution's seeds
+    start = float(runs.loc[runs["variant"] == ref, "data_loss"].mean())  # as the headline
     return {
         "1_loss_by_variant": charts.loss_by_variant(brief.stats, st),
         "2_loss_vs_preservation": charts.loss_vs_preservation(
@@ -79,13 +79,15 @@ def figures(brief: Brief) -> dict[str, Figure]:
             brief.flow[brief.flow["variant"] == ref], st, ref, per=per_year,
             unit="requests a year in the full world (estimated)"),
         "6_backlog": charts.backlog_over_time(
-            brief.backlog[brief.backlog["variant"] == ref], st, ref, per=s.scale,
+            brief.backlog[brief.backlog["variant"] == ref], st, ref, s.warmup,
+            s.warmup + s.reps * s.window, per=s.scale,
             note="Files are full-world equivalents (divided by the scale)."),
         "7_loss_by_region": charts.loss_by_region(brief.regions[brief.regions["variant"] == ref],
                                                   st, ref),
         "8_what_drives_the_gap": charts.attribution_waterfall(
             brief.attribution, start, ref, widest, st,
-            note=f"Attribution: {s.attribution_reps} replication(s) per mix of the two texts."),
+            note=f"Attribution: the two texts over all {s.reps} windows (the headline's runs); "
+                 f"each mix of them over {s.attribution_reps} window(s)."),
     }
 
 
@@ -97,11 +99,9 @@ def write(brief: Brief, world: World, folder: Path, command: str) -> list[str]:
     images: dict[str, bytes] = {}
     files: dict[str, writing.Content] = {}
     for stem, fig in figs.items():
-        png, svg = io.BytesIO(), io.BytesIO()
-        fig.savefig(png, format="png", dpi=200)
-        fig.savefig(svg, format="svg")
-        images[stem] = files[f"{stem}.png"] = png.getvalue()
-        files[f"{stem}.svg"] = svg.getvalue()
+        rendered = chart_files(fig, stem)
+        images[stem] = rendered[f"{stem}.png"]
+        files |= rendered
     files["brief.md"] = _markdown(sections, brief, command)
     files["brief.html"] = _html(sections, brief, command, images)
     for name, frame in _tables(brief).items():
@@ -109,6 +109,14 @@ def write(brief: Brief, world: World, folder: Path, command: str) -> list[str]:
     files["manifest.json"] = brief_manifest(brief, command)
     writing.write(folder, files)
     return sorted(files)
+
+
+def chart_files(fig: Figure, stem: str) -> dict[str, bytes]:
+    """A chart as ``stem.png`` (200 dpi) and ``stem.svg``."""
+    png, svg = io.BytesIO(), io.BytesIO()
+    fig.savefig(png, format="png", dpi=200)
+    fig.savefig(svg, format="svg")
+    return {f"{stem}.png": png.getvalue(), f"{stem}.svg": svg.getvalue()}
 
 
 def _tables(brief: Brief) -> dict[str, pd.DataFrame]:
@@ -128,15 +136,15 @@ def summary(brief: Brief) -> list[str]:
     loss = {v.name: _mean(brief, v.name, "data_loss") for v in brief.variants}
     loss = {n: x for n, x in loss.items() if np.isfinite(x)}  # NaN: nothing decided
     if not loss:
-        return [f"No request was decided within the {brief.settings.days}-day horizon, so no "
-                "text's data loss or time to evidence can be measured yet: run the briefing "
-                "with a longer horizon (`--days`)."]
+        return [f"No request of the {brief.settings.window}-day window was decided, so no "
+                "text's data loss or time to evidence can be measured: run the briefing "
+                "with a longer window (`--window`)."]
     drafts = [v.name for v in brief.variants if v.variant.kind == "draft"]
     drafts = [n for n in drafts if n in loss] if drafts else list(loss)
     if not drafts:
-        return [f"No request under any draft was decided within the {brief.settings.days}-day "
-                "horizon, so the drafts' data loss cannot be measured yet: run the briefing "
-                "with a longer horizon (`--days`)."]
+        return [f"No request under any draft of the {brief.settings.window}-day window was "
+                "decided, so the drafts' data loss cannot be measured: run the briefing "
+                "with a longer window (`--window`)."]
     best = min(drafts, key=loss.get)
     worst_loss = max(loss[n] for n in drafts)
     worst = [labels[n] for n in drafts if np.isclose(loss[n], worst_loss)]
@@ -262,7 +270,8 @@ def _produced(brief: Brief, command: str) -> str:
     s = brief.settings
     return (f"Produced by `{command}` in {brief.seconds:.0f} s: {len(brief.variants)} texts, "
             f"{s.reps} replications each of world '{s.world}' (scale x{s.scale:g}), seed "
-            f"{s.seed}, {s.days}-day horizon; every text faces the same cases.")
+            f"{s.seed}, consecutive {s.window}-day windows after a {s.warmup:,}-day warm-up; "
+            "every text faces the same cases.")
 
 
 def _html(sections: list[Section], brief: Brief, command: str,

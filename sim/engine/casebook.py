@@ -47,7 +47,8 @@ def _link(columns: dict[str, list]) -> list[Request]:
 
 
 class CaseBook:
-    """Draws cases in fixed-size batches and yields them in arrival order."""
+    """Draws cases in fixed-size batches and yields them in arrival order, without end (needs
+    arise continuously: the model decides how long to run)."""
 
     def __init__(self, world: World, streams: Streams, states: Sequence[State],
                  providers: Sequence[ServiceProvider]) -> None:
@@ -70,7 +71,6 @@ class CaseBook:
         c = world.cases
         self.max_hops = c.max_hops.value
         self.rate = c.per_year.value / 365.0
-        self.window = c.arrival_days.value
         shares = np.array([p.share.value for p in world.providers])
         self.provider_cdf = np.cumsum(shares) / shares.sum()
 
@@ -84,10 +84,7 @@ class CaseBook:
             times = t + np.cumsum(gaps)
             t = float(times[-1])
             requests = self._draw(case0, times)
-            for k, time in enumerate(times.tolist()):
-                if time >= self.window:
-                    return
-                yield time, requests[k]
+            yield from zip(times.tolist(), requests, strict=True)
             case0 += BATCH
 
     def _draw(self, case0: int, times: np.ndarray) -> list[Request]:
@@ -123,7 +120,7 @@ class CaseBook:
         hops = 1 + np.cumprod(self.u("hops", n, self.max_hops - 1) < c.next_hop_share.value,
                               axis=1).sum(1)
         return {"requesting": requesting, "offence": np.minimum(offence, len(OFFENCES) - 1),
-                "emergency": self.u("emergency", n) < c.emergency_share.value,
+                "emergency": self.u("emergency", n) < c.emergency_share.value, "arrival": times,
                 "comm_time": times - c.age_days.quantile(self.u("age", n))}, hops
 
     def _evidence(self, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -4,6 +4,8 @@ Rows are held in typed columns (a few bytes each), not Python objects, so a run 
 million requests fits in memory. Request attributes live in a second table, one row each.
 """
 
+from __future__ import annotations
+
 from array import array
 from typing import ClassVar
 
@@ -48,6 +50,15 @@ class EventLog:
     def __len__(self) -> int:
         return len(self.request)
 
+    def select(self, keep: np.ndarray) -> EventLog:
+        """A new log of the rows where ``keep`` (a boolean array, one per row) is True."""
+        part = EventLog()
+        for name in ("request", "stage", "start", "end", "result", "ground"):
+            column = getattr(self, name)
+            chosen = np.frombuffer(column, dtype=column.typecode)[keep]
+            getattr(part, name).frombytes(chosen.tobytes())
+        return part
+
     def frame(self, labels: bool = True) -> pd.DataFrame:
         """The log as a DataFrame; with ``labels`` the codes become categorical names."""
         df = pd.DataFrame({
@@ -66,12 +77,13 @@ class EventLog:
 
 
 class RequestTable:
-    """One row per created request: who asked whom, for what, under which regime."""
+    """One row per created request of the cohort: who asked whom, for what, under which
+    regime, and when its case arose (``arrival``) and the request itself (``need_time``)."""
 
     COLUMNS: ClassVar[dict[str, str]] = {  # column -> array type code
         "request": "i", "case": "i", "hop": "b", "requesting": "h", "requested": "h",
-        "provider": "h", "offence": "b", "data_type": "b", "emergency": "b", "need_time": "d",
-        "comm_time": "d", "mla_regime": "b",
+        "provider": "h", "offence": "b", "data_type": "b", "emergency": "b", "arrival": "d",
+        "need_time": "d", "comm_time": "d", "mla_regime": "b",
     }
     REGIMES = ("none", "treaty", "bilateral", "letters_rogatory")
 

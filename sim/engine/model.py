@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gc
+import math
 import operator
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 
 import mesa
 import numpy as np
@@ -18,12 +20,12 @@ from sim.engine.ledger import Ledger
 from sim.engine.procedure import Life
 from sim.engine.request import Request, Streams
 from sim.engine.routing import CompiledRegime, Router
+from sim.engine.window import Window
 from sim.inputs.provisions import Variant
 from sim.inputs.world import World
 from sim.vocabulary import GROUNDS, OUTCOME_NAMES, PROCEDURE_STAGES, STAGE_NAMES, Outcome
 
-BACKLOG_BY_STATE = "backlog_by_state"
-DAILY = "daily"
+DAY = "day"  # the one model reporter: a day's counts and every office's files, as bytes
 DAILY_COLUMNS = ("created", "open", "backlog",
                  *(f"open_{STAGE_NAMES[s]}" for s in PROCEDURE_STAGES), *OUTCOME_NAMES)
 
@@ -32,15 +34,19 @@ class CooperationModel(mesa.Model):
     """Cross-border evidence requests under one treaty variant in one world.
 
     SimPy's environment owns time (days); ``step()`` advances it one day and collects the
-    daily aggregates. Same seed, same cases, whatever the variant.
+    daily aggregates. Same seed, same cases, whatever the variant. Needs arise without end;
+    ``window`` says which cases are reported (the cohort: see :mod:`sim.engine.window`), and
+    ``measure()`` runs exactly as long as it needs. By default every case is reported.
     """
 
-    def __init__(self, variant: Variant, world: World, seed: int = 0) -> None:
+    def __init__(self, variant: Variant, world: World, seed: int = 0,
+                 window: Window | None = None) -> None:
         streams = Streams(seed)
         super().__init__(rng=streams("model"))
         self.variant, self.world, self.seed = variant, world, seed
+        self.window = window or Window.everything()
         self.env = simpy.Environment()
-        self.ledger = Ledger(self.env)
+        self.ledger = Ledger(self.env, self.window)
         self._build_states(streams)
         self._build_providers()
         self.states: list[State] = list(self.agents_by_type[State])
@@ -49,8 +55,7 @@ class CooperationModel(mesa.Model):
         self.router = self._build_router(streams)
         self.casebook = self._build_casebook(streams)
         self.env.process(self._arrivals())
-        self.datacollector = mesa.DataCollector(model_reporters={
-            DAILY: _daily_counts, BACKLOG_BY_STATE: _backlog_by_state})
+        self.datacollector = mesa.DataCollector(model_reporters={DAY: _day})
 
     @property
     def log(self) -> EventLog:
@@ -67,23 +72,30 @@ class CooperationModel(mesa.Model):
         """Requests created so far."""
         return self.ledger.created
 
+    def _collected(self) -> np.ndarray:
+        """Every day's reporter row: the daily columns, then each office's files."""
+        rows = self.datacollector.model_vars[DAY]
+        width = len(DAILY_COLUMNS) + len(self.central_authorities)
+        return np.frombuffer(b"".join(rows), np.int64).reshape(len(rows), width)
+
     def daily(self) -> pd.DataFrame:
         """Daily aggregates (day 0 is the first day): requests created, open (in all and per
         stage), files in central-authority hands, and cumulative outcomes."""
-        rows = self.datacollector.model_vars[DAILY]
-        matrix = np.vstack(rows) if rows else np.zeros((0, len(DAILY_COLUMNS)), np.int64)
+        matrix = self._collected()[:, :len(DAILY_COLUMNS)]
         return pd.DataFrame(matrix, columns=list(DAILY_COLUMNS)).rename_axis("day").reset_index()
 
     def backlog_series(self) -> np.ndarray:
         """Files in central-authority hands, all States together, day by day."""
-        rows = self.datacollector.model_vars[DAILY]
-        return np.array([r[2] for r in rows], np.int64)
+        return self._collected()[:, DAILY_COLUMNS.index("backlog")].copy()
+
+    def backlog_matrix(self) -> np.ndarray:
+        """Files in each central authority's hands (columns in State order), day by day."""
+        return self._collected()[:, len(DAILY_COLUMNS):]
 
     def backlog_by_state(self) -> pd.DataFrame:
         """Daily files waiting or under review at each central authority that ever had one."""
-        days = self.datacollector.model_vars[BACKLOG_BY_STATE]
         offices = self.central_authorities  # in State order, one column each
-        matrix = np.vstack(days) if days else np.zeros((0, len(offices)), np.int32)
+        matrix = self.backlog_matrix()
         busy = np.flatnonzero(matrix.max(axis=0) > 0) if len(matrix) else []
         return pd.DataFrame({
             "day": np.repeat(np.arange(len(matrix)), len(busy)),
@@ -180,29 +192,43 @@ class CooperationModel(mesa.Model):
 
     def run(self, days: int) -> None:
         """Run ``days`` days, one ``step()`` a day (Mesa's clock and SimPy's agree:
-        ``time == env.now``, ``steps`` counts the days), then censor what is still open.
-
-        The cyclic garbage collector is paused meanwhile: the engine creates no reference
-        cycles, and collections that rescan every live request cost a fifth of the run.
-        """
+        ``time == env.now``, ``steps`` counts the days), then censor what is still open."""
         self._still_open()
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with _collector_paused():
             for _ in range(days):
                 self.step()
-        finally:
-            if was_enabled:
-                gc.enable()
         self.close()
+
+    def measure(self) -> None:
+        """Run the warm-up and the windows, then the run-off: day by day until every request
+        of the cohorts (and every disclosure under way beside one) has ended, or the
+        run-off's last day; then censor what is still open."""
+        self._still_open()
+        w = self.window
+        if not math.isfinite(w.end):
+            raise ValueError("a window without end cannot be measured: give it days")
+        last = math.ceil(w.horizon)
+        with _collector_paused():
+            for _ in range(math.ceil(w.end)):
+                self.step()
+            while self.ledger.measured_open and self.steps < last:
+                self.step()
+        self.close()
+
+    @property
+    def runoff_days(self) -> int:
+        """Days run after the last window (for the cohorts to finish); 0 for a window
+        without end."""
+        end = self.window.end
+        return max(0, self.steps - math.ceil(end)) if math.isfinite(end) else 0
 
     def _still_open(self) -> None:
         if not self.running:
             raise RuntimeError("this model has been closed (run() censors what is still open "
-                               "at its horizon): build a new model to run further")
+                               "at its end): build a new model to run further")
 
     def close(self) -> None:
-        """Requests still open at the horizon end as pending (censored); the model is then
+        """Requests still open when the run ends are pending (censored); the model is then
         finished, and stepping it further is an error."""
         self.ledger.close()
         self.running = False
@@ -211,19 +237,29 @@ class CooperationModel(mesa.Model):
 FILES = operator.attrgetter("files")  # a central authority's backlog
 
 
-def _daily_counts(m: CooperationModel) -> np.ndarray:
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: the engine creates no reference cycles, and
+    collections that rescan every live request cost a fifth of a run."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _day(m: CooperationModel) -> bytes:
     """Requests created and open (in all and per stage), files in central-authority hands,
-    and cumulative outcomes, as one row."""
-    ledger = m.ledger
-    return np.array([ledger.created, len(ledger.open), sum(map(FILES, m.central_authorities)),
+    cumulative outcomes, then the files of each central authority in State order: one row
+    of int64, as bytes (which the collector stores without copying them)."""
+    ledger, offices = m.ledger, m.central_authorities
+    files = np.fromiter(map(FILES, offices), np.int64, len(offices))
+    head = np.array([ledger.created, len(ledger.open), files.sum(),
                      *(ledger.open_by_stage[s] for s in PROCEDURE_STAGES), *ledger.outcomes],
                     np.int64)
-
-
-def _backlog_by_state(m: CooperationModel) -> np.ndarray:
-    """Files waiting or under review at each central authority, in State order."""
-    return np.fromiter(map(FILES, m.central_authorities), np.int32,
-                       len(m.central_authorities))
+    return head.tobytes() + files.tobytes()
 
 
 def _beta(rng: np.random.Generator, mean: float, concentration: float, n: int) -> np.ndarray:

@@ -154,15 +154,16 @@ class Life:
         r, nxt = self.r, self.r.next
         if rule.parties_only and not self.model.states[nxt.requested].party:
             return
-        start = self.env.now
-        yield self.poc.serve(r.poc_days)
-        ground = self.state.refusal(rule.decision, r.disc_mask, r)
-        if ground is not None:
-            self.ledger.note(r, S.DISCLOSURE, start, self.env.now, R.REFUSED, ground)
-            return
-        self.ledger.note(r, S.DISCLOSURE, start, self.env.now, R.DONE)
-        if not nxt.started:
-            self.model.start(nxt)
+        with self.ledger.beside(r):
+            start = self.env.now
+            yield self.poc.serve(r.poc_days)
+            ground = self.state.refusal(rule.decision, r.disc_mask, r)
+            if ground is not None:
+                self.ledger.note(r, S.DISCLOSURE, start, self.env.now, R.REFUSED, ground)
+                return
+            self.ledger.note(r, S.DISCLOSURE, start, self.env.now, R.DONE)
+            if not nxt.started:
+                self.model.start(nxt)
 
     def mla_request(self, urgent: bool, channel: int) -> Generator[simpy.Event]:
         """Draft and transmit the request; on its arrival the provider holds preserved data

@@ -29,6 +29,7 @@ class Request:
     id: int
     case: int
     hop: int
+    arrival: float  # when the case's need arose (its first hop's creation)
     requesting: int
     requested: int
     provider: int
@@ -66,6 +67,7 @@ class Request:
     next: Request | None = None  # the next hop on the trail, if any
     # dynamic state
     need_time: float = 0.0
+    measured: bool = False  # its case arose in the measurement window: it is logged
     stage: int = -1
     since: float = 0.0
     started: bool = False

@@ -8,6 +8,7 @@ says its MLA procedure applies only absent a bilateral treaty, pairs with one us
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -171,3 +172,18 @@ class Router:
             emergency=emergency,
             direct=regimes[0].direct if regimes[0] is self.treaty else None,
         )
+
+
+def behaviour(variant: Variant, bilateral: CompiledRegime,
+              letters_rogatory: CompiledRegime) -> tuple[Route | Outcome, ...]:
+    """Every route ``variant`` gives, for each kind of pair of States (both parties or not,
+    bound by a bilateral treaty or not, the requested State accepting letters rogatory or
+    not) and each offence. The variant reaches the engine only through its routes, so two
+    variants with the same behaviour run identically on the same cases."""
+    routes: list[Route | Outcome] = []
+    for pa, pb, bilateral_pair, accepts in itertools.product((True, False), repeat=4):
+        pair = np.array([[False, bilateral_pair], [bilateral_pair, False]])
+        router = Router(variant, bilateral, letters_rogatory, party=np.array([pa, pb]),
+                        has_bilateral=pair, accepts_lr=np.array([True, accepts]))
+        routes += [router.route(0, 1, o) for o in range(len(Offence))]
+    return tuple(routes)

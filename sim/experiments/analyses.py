@@ -1,8 +1,9 @@
 """Experiments built on the runs: replications of several variants (``compare``), paired
 differences with bootstrap intervals (``paired``), one-at-a-time sweeps (``sweep``), the
 attribution of a difference to groups of clauses (``attribute``) and global sensitivity
-studies (``study``). Replication k of every variant uses seed ``seed + k``, so differences
-are paired.
+studies (``study``). Every variant runs once with the same seed, and its replications are
+the consecutive windows of that run (batch means): replication k of every variant is the
+cohort of the same window, so differences are paired.
 """
 
 from __future__ import annotations
@@ -15,30 +16,53 @@ from concurrent.futures import Executor
 import numpy as np
 import pandas as pd
 
+from sim.engine.routing import CompiledRegime, Route, behaviour
 from sim.experiments import designs, sensitivity
-from sim.experiments.execution import Task, execute, require_success
-from sim.experiments.runner import DEFAULT_DAYS
+from sim.experiments.execution import Task, execute, require_success, rows
 from sim.experiments.store import ShardStore
 from sim.inputs.provisions import Variant
 from sim.inputs.schema import validate
 from sim.inputs.world import World
+from sim.limits import DEFAULT_WINDOW
 
 BOOTSTRAP = 2000  # resamples for paired-difference intervals
 
 
 def compare(variants: Iterable[Variant], world: World, *, reps: int = 1, seed: int = 1,
-            days: int = DEFAULT_DAYS, workers: int = 1, executor: Executor | None = None,
+            window: int = DEFAULT_WINDOW, workers: int = 1, executor: Executor | None = None,
             store: ShardStore | None = None) -> pd.DataFrame:
     """One row per variant and replication: variant, rep, seed and every metric."""
     variants = list(variants)
     names = [v.name for v in variants]
     if len(set(names)) != len(names):
         raise ValueError(f"variant names must differ: {names}")
-    tasks = [Task.of(v, world, seed + k, days) for v in variants for k in range(reps)]
-    summaries = execute(tasks, workers, executor, store)
-    rows = [{"variant": t.name, "rep": t.seed - seed, "seed": t.seed, **s}
-            for t, s in zip(tasks, summaries, strict=True)]
-    return pd.DataFrame(rows)
+    tasks = [Task.of(v, world, seed, window, reps) for v in variants]
+    results = execute(tasks, workers, executor, store)
+    return pd.DataFrame([{"variant": t.name, **row}
+                         for t, r in zip(tasks, results, strict=True) for row in rows(t, r)])
+
+
+def identical(variants: Sequence[Variant], world: World) -> list[list[Variant]]:
+    """The variants grouped by behaviour, in order of first appearance: the members of a
+    group give every pair of States and every offence the same routes in ``world``, so they
+    run identically on the same cases (one run stands for them all)."""
+    fb = world.fallback
+    bilateral = CompiledRegime.of("bilateral", fb.bilateral)
+    letters = CompiledRegime.of("letters_rogatory", fb.letters_rogatory)
+    groups: dict[tuple, list[Variant]] = {}
+    for v in variants:
+        groups.setdefault(behaviour(v, bilateral, letters), []).append(v)
+    return list(groups.values())
+
+
+def falls_back(variant: Variant, world: World) -> bool:
+    """Whether no request ever goes under the text itself: every route it gives is the
+    world's bilateral treaty, letters rogatory, or no channel at all."""
+    fb = world.fallback
+    routes = behaviour(variant, CompiledRegime.of("bilateral", fb.bilateral),
+                       CompiledRegime.of("letters_rogatory", fb.letters_rogatory))
+    return not any(isinstance(r, Route) and "treaty" in (r.mla_regime, r.preservation_regime)
+                   for r in routes)
 
 
 def paired(table: pd.DataFrame, reference: str, metrics: Sequence[str],
@@ -114,7 +138,7 @@ def sweep_points(variant: Variant, world: World, settings: list[tuple[str, list]
 
 
 def sweep(variant: Variant, world: World, settings: list[tuple[str, list]], *, reps: int = 1,
-          seed: int = 1, days: int = DEFAULT_DAYS, workers: int = 1, design: str = "factorial",
+          seed: int = 1, window: int = DEFAULT_WINDOW, workers: int = 1, design: str = "factorial",
           executor: Executor | None = None, store: ShardStore | None = None) -> pd.DataFrame:
     """Vary ``settings`` (dotted path, values): one row per point and replication.
 
@@ -122,47 +146,68 @@ def sweep(variant: Variant, world: World, settings: list[tuple[str, list]], *, r
     (N points sampled from each setting's range ``low,high``).
     """
     points = sweep_points(variant, world, settings, design, seed)
-    tasks = [Task(v, w, seed + k, days) for _, v, w in points for k in range(reps)]
-    summaries = execute(tasks, workers, executor, store)
-    rows = [{**params, "rep": k, "seed": seed + k, **summaries[i * reps + k]}
-            for i, (params, _, _) in enumerate(points) for k in range(reps)]
-    return pd.DataFrame(rows)
+    tasks = [Task(v, w, seed, window, reps) for _, v, w in points]
+    results = execute(tasks, workers, executor, store)
+    return pd.DataFrame([{**params, **row} for (params, _, _), t, r
+                         in zip(points, tasks, results, strict=True) for row in rows(t, r)])
 
 
 def attribute(a: Variant, b: Variant, world: World, metrics: Sequence[str], *, reps: int = 1,
-              seed: int = 1, days: int = DEFAULT_DAYS, workers: int = 1,
-              executor: Executor | None = None,
-              store: ShardStore | None = None) -> pd.DataFrame:
+              seed: int = 1, window: int = DEFAULT_WINDOW, workers: int = 1,
+              executor: Executor | None = None, store: ShardStore | None = None,
+              ends: tuple[list[dict], list[dict]] | None = None,
+              orders: int | None = None) -> pd.DataFrame:
     """Shapley decomposition of the paired difference B - A over the clause groups.
 
-    Every hybrid (A with some groups taken from B) runs on the same seeds, so the
+    Every hybrid (A with some groups taken from B) runs with the same seed, so the
     contributions add up exactly to the total difference; a group in which A and B agree
-    contributes exactly zero.
+    contributes exactly zero. ``ends``, the summaries (one per window) of runs of A and B
+    already made with this seed, stand for A and B themselves: the total is then their
+    difference, the headline's own, while the hybrids between run ``reps`` windows.
+
+    With ``orders``, the values are estimated from that many random orders of the groups,
+    each with its reverse (antithetic pairs; Castro, Gomez and Tejada 2009), which visit far
+    fewer hybrids than every subset; each order's contributions still add up to the total.
     """
     da, db = a.model_dump(mode="json"), b.model_dump(mode="json")
     groups = designs.differing_groups(da, db)
-    subsets = [frozenset(c) for n in range(len(groups) + 1)
-               for c in itertools.combinations(groups, n)]
+    paths = _orders(groups, orders, seed)
+    subsets = list(dict.fromkeys(frozenset(p[:k]) for p in paths for k in range(len(p) + 1)))
     wd = world.model_dump(mode="json")
     hybrids = [designs.hybrid(da, db, tuple(s), f"hybrid_{i}") for i, s in enumerate(subsets)]
     for h in hybrids:
         validate(Variant, h, f"<hybrid of {a.name} and {b.name}>")
-    tasks = [Task(h, wd, seed + k, days) for h in hybrids for k in range(reps)]
-    summaries = execute(tasks, workers, executor, store)
-    require_success(summaries)
-    value = {s: np.mean([[summaries[i * reps + k][m] for m in metrics] for k in range(reps)],
-                        axis=0) for i, s in enumerate(subsets)}
-    n = len(groups)
-    rows = []
-    for g in designs.GROUPS:
-        phi = np.zeros(len(metrics))
-        if g in groups:
-            for s in subsets:
-                if g not in s:
-                    weight = math.factorial(len(s)) * math.factorial(n - len(s) - 1) \
-                        / math.factorial(n)
-                    phi += weight * (value[s | {g}] - value[s])
-        rows.append({"group": g, **dict(zip(metrics, phi, strict=True))})
+    known = {frozenset(): ends[0], frozenset(groups): ends[1]} if ends else {}
+    todo = [i for i, s in enumerate(subsets) if s not in known]
+    results = execute([Task(hybrids[i], wd, seed, window, reps) for i in todo], workers,
+                      executor, store)
+    require_success(results)
+    runs = known | {subsets[i]: r["summaries"] for i, r in zip(todo, results, strict=True)}
+    value = {s: np.mean([[w[m] for m in metrics] for w in runs[s]], axis=0) for s in subsets}
+    return _shapley(groups, paths, value, metrics)
+
+
+def _orders(groups: list[str], orders: int | None, seed: int) -> list[tuple[str, ...]]:
+    """Every order of the groups (exact Shapley values), or ``orders`` random ones, each
+    followed by its reverse."""
+    if orders is None or math.factorial(len(groups)) <= 2 * orders:
+        return list(itertools.permutations(groups))
+    rng = np.random.default_rng(seed)
+    paths: list[tuple[str, ...]] = []
+    for _ in range(orders):
+        p = tuple(groups[i] for i in rng.permutation(len(groups)))
+        paths += [p, p[::-1]]
+    return paths
+
+
+def _shapley(groups: list[str], paths: list[tuple[str, ...]],
+             value: dict[frozenset, np.ndarray], metrics: Sequence[str]) -> pd.DataFrame:
+    """Each group's mean contribution along the orders (its Shapley value), and the total."""
+    phi = {g: np.zeros(len(metrics)) for g in designs.GROUPS}
+    for p in paths:
+        for k, g in enumerate(p):
+            phi[g] += (value[frozenset(p[:k + 1])] - value[frozenset(p[:k])]) / len(paths)
+    rows = [{"group": g, **dict(zip(metrics, phi[g], strict=True))} for g in designs.GROUPS]
     total = value[frozenset(groups)] - value[frozenset()]
     rows.append({"group": "total", **dict(zip(metrics, total, strict=True))})
     return pd.DataFrame(rows)
@@ -179,7 +224,7 @@ def study_points(variant: Variant, world: World, params: sensitivity.ParamsFile,
 
 
 def study(variant: Variant, world: World, params: sensitivity.ParamsFile,
-          outputs: Sequence[str], *, seed: int = 1, days: int = DEFAULT_DAYS, workers: int = 1,
+          outputs: Sequence[str], *, seed: int = 1, window: int = DEFAULT_WINDOW, workers: int = 1,
           executor: Executor | None = None, store: ShardStore | None = None) -> pd.DataFrame:
     """Sobol or Morris indices of ``outputs`` for the uncertain parameters in ``params``.
 
@@ -192,9 +237,10 @@ def study(variant: Variant, world: World, params: sensitivity.ParamsFile,
 
     def evaluate(rows: np.ndarray) -> np.ndarray:
         points = checked(designs.sampled(dv, dw, paths, rows))
-        summaries = execute([Task(v, w, seed, days) for _, v, w in points], workers,
-                            executor, store)
-        require_success(summaries)
-        return np.array([[s.get(o, np.nan) for o in outputs] for s in summaries])
+        results = execute([Task(v, w, seed, window) for _, v, w in points], workers,
+                          executor, store)
+        require_success(results)
+        return np.array([[r["summaries"][0].get(o, np.nan) for o in outputs]
+                         for r in results])
 
     return sensitivity.indices(prob, params.method, params.samples, seed, evaluate, outputs)

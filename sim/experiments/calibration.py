@@ -12,6 +12,7 @@ import pandas as pd
 from pydantic import Field, PrivateAttr, model_validator
 
 from sim.engine.model import CooperationModel
+from sim.engine.window import Window
 from sim.experiments import designs
 from sim.inputs import catalogue
 from sim.inputs.provisions import Variant, load_variant
@@ -88,14 +89,17 @@ METRICS: dict[str, Callable[[Observation], float]] = {  # NaN: nothing observed 
     "mla_months_p90": lambda o: _quantile(o.mla_months(), 0.9),
     "preservation_per_production": lambda o: o.preservation_per_production,
     AGE_SHARE: _age_share,
+    "usa_backlog_mean": lambda o: o.desk_backlog("USA"),
 }
-NO_MLA = "no MLA request finished within the horizon"
+NO_MLA = "no MLA request of the cohort finished within the run-off"
 UNOBSERVED = {  # every target with a simulated counterpart -> why a run may observe none
-    "mla_months_to_usa_mean": "no MLA request to the United States finished within the horizon",
+    "mla_months_to_usa_mean": "no MLA request of the cohort to the United States finished "
+                              "within the run-off",
     "mla_months_p10": NO_MLA,
     "mla_months_p90": NO_MLA,
-    "preservation_per_production": "no MLA request was transmitted within the horizon",
-    AGE_SHARE: "no case arose within the horizon",
+    "preservation_per_production": "no MLA request of the cohort was transmitted",
+    AGE_SHARE: "no case arose within the window",
+    "usa_backlog_mean": "the world has no United States, or its central authority no staff",
 }
 
 
@@ -127,16 +131,17 @@ def status_quo(targets: Targets, scenarios: Path, world: World) -> tuple[Variant
 
 
 def calibrate(targets: Targets, variant: Variant, world: World, *, reps: int, seed: int,
-              days: int) -> pd.DataFrame:
+              window: int) -> pd.DataFrame:
     """Each target beside the simulated mean and 10-90% band, and whether it is reproduced.
 
-    Replications that observe nothing for a target (no MLA request finished within a short
-    horizon, say) are left out of its figures; when none observes anything, its figures are
-    NaN, it is not within tolerance, and ``missing`` says why (otherwise ``missing`` is "").
-    The age of the data is read from the cases each run created (a case due after the
-    horizon never arose, so it does not count), not drawn again from a second model.
+    Every figure is the cohort's (the cases of a ``window``-day window after the world's
+    warm-up), in the steady state. Replications that observe nothing for a target (no MLA
+    request finished, say) are left out of its figures; when none observes anything, its
+    figures are NaN, it is not within tolerance, and ``missing`` says why (otherwise
+    ``missing`` is ""). The age of the data is read from the cohort's cases, not drawn
+    again from a second model.
     """
-    runs = [_observed(variant, world, seed + k, days, list(targets.targets))
+    runs = [_observed(variant, world, seed + k, window, list(targets.targets))
             for k in range(reps)]
     rows = []
     for key, target in targets.targets.items():
@@ -151,10 +156,10 @@ def calibrate(targets: Targets, variant: Variant, world: World, *, reps: int, se
     return pd.DataFrame(rows)
 
 
-def _observed(variant: Variant, world: World, seed: int, days: int,
+def _observed(variant: Variant, world: World, seed: int, window: int,
               keys: list[str]) -> dict[str, float]:
-    """One replication run to the horizon: the simulated counterpart of each target."""
-    model = CooperationModel(variant, world, seed)
-    model.run(days)
+    """One replication, measured: the simulated counterpart of each target."""
+    model = CooperationModel(variant, world, seed, Window.of(world, window))
+    model.measure()
     seen = Observation(model)
     return {key: METRICS[key](seen) for key in keys}

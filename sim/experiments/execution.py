@@ -1,9 +1,11 @@
-"""Running many tasks: replications of many scenarios, mapped over any executor.
+"""Running many tasks: runs of many scenarios, mapped over any executor.
 
-Every run is a pure function of its task, ``run_task(Task) -> summary``, so results are the
-same whatever executes them (this process, local worker processes, or any
-``concurrent.futures.Executor``). Replication k of every variant uses seed ``seed + k``:
-the variants face the same cases, and their differences are paired.
+Every run is a pure function of its task, ``run_task(Task) -> summaries``, so results are
+the same whatever executes them (this process, local worker processes, or any
+``concurrent.futures.Executor``). A task's replications are the consecutive windows of its
+one run (batch means after one warm-up): replication k of every variant is the cohort of
+the same window under the same seed, so the variants face the same cases and their
+differences are paired.
 
 A run that raises is a failure (:func:`failure`): a *transient* one (memory, I/O, a lost
 worker) is reported but not stored, so the next invocation retries it; a *deterministic* one
@@ -24,18 +26,20 @@ import pandas as pd
 from tqdm import tqdm
 
 from sim.engine.model import CooperationModel
+from sim.engine.window import Window
 from sim.experiments import executors
-from sim.experiments.runner import DEFAULT_DAYS
 from sim.experiments.store import ShardStore
 from sim.inputs.provisions import Variant
 from sim.inputs.schema import validate
 from sim.inputs.world import World
+from sim.limits import DEFAULT_WINDOW
 from sim.metrics.observe import Observation
 
 
 @dataclass(frozen=True)
 class Task:
-    """One run: a variant in a world, with a seed, to a horizon.
+    """One run: a variant in a world, with a seed, measured over ``reps`` consecutive
+    windows of ``window`` days (between the world's warm-up and run-off).
 
     The variant and world travel as their validated data (plain dicts), so a task pickles to
     any worker and is validated again there.
@@ -44,11 +48,14 @@ class Task:
     variant: dict[str, Any]
     world: dict[str, Any]
     seed: int
-    days: int = DEFAULT_DAYS
+    window: int = DEFAULT_WINDOW
+    reps: int = 1
 
     @classmethod
-    def of(cls, variant: Variant, world: World, seed: int, days: int = DEFAULT_DAYS) -> Task:
-        return cls(variant.model_dump(mode="json"), world.model_dump(mode="json"), seed, days)
+    def of(cls, variant: Variant, world: World, seed: int, window: int = DEFAULT_WINDOW,
+           reps: int = 1) -> Task:
+        return cls(variant.model_dump(mode="json"), world.model_dump(mode="json"), seed,
+                   window, reps)
 
     @property
     def name(self) -> str:
@@ -56,18 +63,27 @@ class Task:
 
 
 def simulate(task: Task) -> CooperationModel:
-    """Validate the task's inputs and run its model to the horizon."""
+    """Validate the task's inputs and measure its model (warm-up, window, run-off)."""
     variant = validate(Variant, task.variant, f"<task {task.name}>")
     world = validate(World, task.world, "<task world>")
-    model = CooperationModel(variant, world, task.seed)
-    model.run(task.days)
+    model = CooperationModel(variant, world, task.seed,
+                             Window.of(world, task.window, task.reps))
+    model.measure()
     return model
 
 
-def run_task(task: Task) -> dict[str, float]:
-    """Run one task and return its summary, and nothing else (small enough to ship between
-    processes, and all a sweep computes)."""
-    return Observation(simulate(task)).summary
+def run_task(task: Task) -> dict[str, Any]:
+    """Run one task and return its summaries, one per window, and nothing else (small
+    enough to ship between processes, and all a sweep computes)."""
+    return {"summaries": Observation(simulate(task)).summaries}
+
+
+def rows(task: Task, result: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per replication (window) of a task's run: ``rep``, ``seed`` and its summary,
+    or, for a failed run, its failure on every replication's row."""
+    if "summaries" in result:
+        return [{"rep": k, "seed": task.seed, **s} for k, s in enumerate(result["summaries"])]
+    return [{"rep": k, "seed": task.seed, **result} for k in range(task.reps)]
 
 
 AFTER_RESULT: Callable[[int], None] | None = None  # test hook: called after each result
@@ -120,9 +136,11 @@ class RunsFailed(RuntimeError):
 
 
 def failures(results: Iterable[Mapping[str, Any]] | pd.DataFrame) -> Failures:
-    """Count the failed runs among :func:`execute`'s results or an experiment's table."""
+    """Count the failed runs among :func:`execute`'s results or an experiment's table (whose
+    rows are a run's windows: a failed run's error is on each, and counts once)."""
     if isinstance(results, pd.DataFrame):
-        results = results.filter(["error", "transient"]).to_dict("records")
+        firsts = results[results["rep"] == 0] if "rep" in results else results
+        results = firsts.filter(["error", "transient"]).to_dict("records")
     failed = [r for r in results if isinstance(r.get("error"), str)]
     transient = sum(_flag(r.get("transient")) for r in failed)
     return Failures(transient, len(failed) - transient, failed[0]["error"] if failed else None)

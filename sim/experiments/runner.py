@@ -1,4 +1,5 @@
-"""Running a scenario: replications, their summaries and tables, and the run's files."""
+"""Running a scenario: one run measured over consecutive windows (its replications), their
+summaries and tables, and the run's files."""
 
 from __future__ import annotations
 
@@ -9,59 +10,64 @@ from pathlib import Path
 import pandas as pd
 
 from sim.engine.model import CooperationModel
+from sim.engine.window import Window
 from sim.inputs.provisions import Variant
 from sim.inputs.world import World
+from sim.limits import DEFAULT_WINDOW
 from sim.metrics.observe import Observation
 from sim.outputs import writing
 
-DEFAULT_DAYS = 1825  # five years: needs arise in the first; all but a few requests end by the fifth
 TABLES = ("events", "requests", "daily", "backlog")  # one Parquet file each
 
 
 @dataclass
 class RunResult:
-    """One replication: its summary, event log, request table and daily aggregates."""
+    """One run: a summary per window (replication), the cohorts' event log and request table
+    (each row with its window, ``rep``), the daily aggregates and backlogs of the whole run,
+    and its steady-state check."""
 
-    summary: dict[str, float]
+    summaries: list[dict[str, float]]
     events: pd.DataFrame
     requests: pd.DataFrame
     daily: pd.DataFrame
     backlog: pd.DataFrame  # per central authority per day
+    steady: dict  # Observation.steady: warm-up, MSER-5, run-off, desks' load
+
+    @property
+    def summary(self) -> dict[str, float]:
+        """The first window's summary (a run of one window has no other)."""
+        return self.summaries[0]
 
 
-def run_one(variant: Variant, world: World, seed: int, days: int = DEFAULT_DAYS) -> RunResult:
-    """Run one replication to the horizon. Pure: same arguments, same result."""
-    model = CooperationModel(variant, world, seed)
-    model.run(days)
+def run_one(variant: Variant, world: World, seed: int, window: int = DEFAULT_WINDOW,
+            reps: int = 1) -> RunResult:
+    """Run once and measure ``reps`` consecutive windows of ``window`` days after the world's
+    warm-up (then its run-off): each window's cohort is one replication. Pure: same
+    arguments, same result."""
+    model = CooperationModel(variant, world, seed, Window.of(world, window, reps))
+    model.measure()
     seen = Observation(model)
-    return RunResult(seen.summary, seen.events, seen.requests, seen.daily, seen.backlog)
+    return RunResult(seen.summaries, seen.events, seen.requests, seen.daily, seen.backlog,
+                     seen.steady)
 
 
-def replicate(variant: Variant, world: World, seed: int, reps: int,
-              days: int = DEFAULT_DAYS) -> list[RunResult]:
-    """``reps`` replications; replication k uses seed ``seed + k``."""
-    return [run_one(variant, world, seed + k, days) for k in range(reps)]
+def summary_table(result: RunResult, seed: int) -> pd.DataFrame:
+    """One row per window (replication)."""
+    return pd.DataFrame([{"rep": k, "seed": seed, **s} for k, s in enumerate(result.summaries)])
 
 
-def summary_table(results: list[RunResult], seed: int) -> pd.DataFrame:
-    """One row per replication."""
-    rows = [{"rep": k, "seed": seed + k, **r.summary} for k, r in enumerate(results)]
-    return pd.DataFrame(rows)
-
-
-def run_files(results: list[RunResult], table: pd.DataFrame,
+def run_files(result: RunResult, table: pd.DataFrame,
               manifest: dict) -> Iterator[tuple[str, writing.Content]]:
-    """The files of a run in the order they are written: ``summary.csv``, the tables of every
-    replication as Parquet (each made when reached: one in memory at a time), the manifest."""
+    """The files of a run in the order they are written: ``summary.csv``, the tables as
+    Parquet, the manifest."""
     yield "summary.csv", table
     for name in TABLES:
-        frames = [getattr(r, name).assign(rep=k) for k, r in enumerate(results)]
-        yield f"{name}.parquet", pd.concat(frames, ignore_index=True)
+        yield f"{name}.parquet", getattr(result, name)
     yield "manifest.json", manifest
 
 
-def write_outputs(folder: Path, results: list[RunResult], table: pd.DataFrame,
+def write_outputs(folder: Path, result: RunResult, table: pd.DataFrame,
                   manifest: dict) -> None:
     """Write every file of a run into ``folder`` (a staging folder: see ``sim.outputs``)."""
-    for name, content in run_files(results, table, manifest):
+    for name, content in run_files(result, table, manifest):
         writing.write(folder, {name: content})

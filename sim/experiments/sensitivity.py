@@ -147,7 +147,7 @@ COLUMNS = {"sobol": ["S1", "S1_conf", "ST", "ST_conf"],
 def indices(prob: dict, method: Method, n: int, seed: int,
             evaluate: Callable[[np.ndarray], np.ndarray], outputs: Sequence[str]) -> pd.DataFrame:
     """Sample, evaluate (rows -> one column per output) and analyse; ranked per output. An
-    output not observed at every point (say, no evidence obtained within the horizon) has no
+    output not observed at every point (say, no evidence obtained in the measured windows) has no
     indices (NaN), nor has one that does not vary under Sobol (no variance to apportion; its
     Morris effects are then zero)."""
     from SALib.analyze import morris as morris_analyze

@@ -1,8 +1,8 @@
 """Durable experiment results: one Parquet shard per finished run, written as runs finish.
 
-A shard's name is a hash of its task (variant data, world data, seed, horizon), so running the
-same experiment again finds the finished runs and computes only the rest: an interrupted
-experiment resumes, and no run is lost or counted twice. A shard keeps each value's type
+A shard's name is a hash of its task (variant data, world data, seed, window, windows), so
+running the same experiment again finds the finished runs and computes only the rest: an
+interrupted experiment resumes, and no run is lost or counted twice. A shard keeps each value's type
 (integers stay integers), so a table made from shards is identical to the one first computed.
 """
 

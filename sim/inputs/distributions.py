@@ -22,6 +22,9 @@ class Fixed(Strict):
     def quantile(self, u: np.ndarray) -> np.ndarray:
         return np.full(u.shape, self.value)
 
+    def expected(self) -> float:
+        return self.value
+
 
 class Exponential(Strict):
     dist: Literal["exponential"]
@@ -30,6 +33,9 @@ class Exponential(Strict):
 
     def quantile(self, u: np.ndarray) -> np.ndarray:
         return -self.mean * np.log1p(-u)
+
+    def expected(self) -> float:
+        return self.mean
 
 
 class LogNormal(Strict):
@@ -43,7 +49,11 @@ class LogNormal(Strict):
             return np.full(u.shape, self.median)
         return self.median * np.exp(self.sigma * ndtri(u))
 
+    def expected(self) -> float:
+        return float(self.median * np.exp(self.sigma ** 2 / 2))
+
 
 Dist = Annotated[Fixed | Exponential | LogNormal, Field(discriminator="dist")]
 """A distribution in days. ``quantile(u)`` maps uniforms to draws (inverse CDF), so that
-each duration is driven by its own uniform stream and stays paired across variants."""
+each duration is driven by its own uniform stream and stays paired across variants;
+``expected()`` is its mean."""

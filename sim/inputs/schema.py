@@ -23,6 +23,10 @@ class InputError(Exception):
         where = f"{self.path}: {self.key}" if self.key else self.path
         super().__init__(f"{where}: {self.message}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:
+        """Pickle by the three parts (a worker process's error reaches the parent whole)."""
+        return type(self), (self.path, self.key, self.message)
+
 
 class FieldProblem(ValueError):
     """Raised by a section's validator to blame one of its keys (``key`` relative to it)."""

@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, model_validator
 
 from sim.inputs.catalogue import DEFAULT_WORLD, world_file
-from sim.inputs.distributions import Dist, PositiveDays, Source
+from sim.inputs.distributions import Dist, Source
 from sim.inputs.provisions import (
     Cited,
     DirectRequest,
@@ -27,11 +27,13 @@ from sim.inputs.provisions import (
 )
 from sim.inputs.schema import FieldProblem, InputError, Strict, between, read_toml, validate
 from sim.limits import (
+    DEFAULT_WINDOW,
     MAX_CASES,
     MAX_CONCENTRATION,
     MAX_PROVIDERS,
     MAX_STAFF,
     MAX_STATES,
+    MAX_WINDOW,
     MIN_CASES_PER_YEAR,
 )
 from sim.vocabulary import Channel, DataType, Ground, Offence
@@ -122,8 +124,7 @@ class Provider(Strict):
 
 
 class Cases(Strict):
-    per_year: Param[Annotated[float, Field(ge=MIN_CASES_PER_YEAR)]]  # see _drawn
-    arrival_days: Param[PositiveDays]
+    per_year: Param[Annotated[float, Field(ge=MIN_CASES_PER_YEAR)]]  # see World.drawn
     offence_mix: Param[dict[Offence, Share]]
     data_type_mix: Param[dict[DataType, Share]]
     emergency_share: Param[Share]
@@ -143,20 +144,15 @@ class Cases(Strict):
             raise FieldProblem("preservation_share.value", f"missing {', '.join(missing)}")
         return self
 
-    @property
-    def drawn(self) -> float:
-        """Cases one replication draws, on average: ``per_year x arrival_days / 365``."""
-        return self.per_year.value * self.arrival_days.value / 365
 
-    @model_validator(mode="after")
-    def _drawn(self) -> Self:
-        """At most MAX_CASES cases a replication."""
-        drawn = self.drawn
-        if drawn > MAX_CASES:
-            raise FieldProblem("per_year.value", f"with arrival_days = "
-                               f"{self.arrival_days.value:g} a replication draws {drawn:,.0f} "
-                               f"cases (per_year x arrival_days / 365), at most {MAX_CASES:,}")
-        return self
+RunDays = Annotated[int, between(0, MAX_WINDOW, "days")]
+
+
+class Measurement(Strict):
+    """How long a run lasts around its measurement window (see ``sim.engine.window``)."""
+
+    warmup_days: Param[RunDays]  # discarded while the desks fill: chosen by MSER-5, see source
+    runoff_days: Param[RunDays]  # at most this long after the window for the cohort to finish
 
 
 class DirectRequests(Strict):
@@ -216,6 +212,7 @@ class World(Strict):
     providers: list[Provider]
     retention: dict[str, dict[DataType, Dist]]
     cases: Cases
+    measurement: Measurement
     direct_requests: DirectRequests
     grounds: dict[Ground, GroundBehaviour]
     dual_criminality: DualCriminalityBehaviour
@@ -255,7 +252,25 @@ class World(Strict):
                                    "not in states.roster")
         if len(homes) < (3 if self.cases.max_hops.value > 1 else 2):
             raise FieldProblem("states.roster", "needs two States, three if trails have hops")
+        self.check_drawn(DEFAULT_WINDOW, "cases.per_year.value")
         return self
+
+    def drawn(self, window: float) -> float:
+        """Cases one replication draws at most, on average, with a ``window``-day window:
+        ``per_year`` x (warm-up + window + run-off) / 365."""
+        m = self.measurement
+        days = m.warmup_days.value + window + m.runoff_days.value
+        return self.cases.per_year.value * days / 365
+
+    def check_drawn(self, window: float, key: str) -> None:
+        """At most MAX_CASES cases a replication (``key`` names the value at fault)."""
+        drawn = self.drawn(window)
+        if drawn > MAX_CASES:
+            m = self.measurement
+            raise FieldProblem(key, f"with a {window:,g}-day window, a {m.warmup_days.value:,}-day "
+                               f"warm-up and up to {m.runoff_days.value:,} days of run-off, a "
+                               f"replication draws up to {drawn:,.0f} cases (per_year x days "
+                               f"/ 365), at most {MAX_CASES:,}")
 
 
 def load_world(spec: Path | str = DEFAULT_WORLD) -> World:

@@ -31,6 +31,7 @@ class Kind(StrEnum):
     COUNT = "count"  # requests (or preservations)
     FILES = "files"  # files in central-authority hands
     RATIO = "ratio"  # one count per another
+    DESKS = "desks"  # central authorities
 
 
 SCALING = frozenset({Kind.COUNT, Kind.FILES})  # grow with the world's yearly cases
@@ -81,7 +82,8 @@ def _shares() -> Iterator[Metric]:
     yield Metric("out_of_scope", "out of scope", s, "out of scope", part_of="not_obtained")
     yield Metric("no_channel", "no channel", s, "no channel", part_of="not_obtained")
     yield Metric("not_routed", "out of scope or no channel", s, "out of scope or no channel")
-    yield Metric("pending_share", "pending at the horizon", s, "pending")
+    yield Metric("pending_share", "pending at the end of the run-off (censored)", s,
+                 "pending")
     yield Metric("lapsed_share", "preservations that lapsed", s, "lapsed (share)")
 
 
@@ -113,6 +115,15 @@ def _counts() -> Iterator[Metric]:
                  "peak backlog (files)")
 
 
+def _steadiness() -> Iterator[Metric]:
+    yield Metric("mser5_day", "end of the transient by MSER-5 on the daily backlog (day)",
+                 Kind.DAYS, "MSER-5 day")
+    yield Metric("runoff_days", "days run after the window for the cohort to finish",
+                 Kind.DAYS, "run-off (days)")
+    yield Metric("overloaded_desks", "central authorities receiving more files than they can "
+                 "review", Kind.DESKS, "overloaded desks")
+
+
 def _calibration() -> Iterator[Metric]:
     m = Kind.MONTHS
     yield Metric("mla_months_to_usa_mean", "MLA to the United States, arrival to return, "
@@ -124,10 +135,13 @@ def _calibration() -> Iterator[Metric]:
                  "transmitted", Kind.RATIO, "preservations per production")
     yield Metric("age_share_3_months", "requested data at most 3 months old when the need "
                  "arose", Kind.SHARE, "data under 3 months old")
+    yield Metric("usa_backlog_mean", "files in the hands of the US central authority, mean "
+                 "over the window", Kind.FILES, "US backlog (files)")
 
 
 METRICS: dict[str, Metric] = {m.name: m for group in (_shares, _durations, _counts,
-                                                      _calibration) for m in group()}
+                                                      _steadiness, _calibration)
+                              for m in group()}
 
 
 def metric(name: str) -> Metric:

@@ -65,11 +65,11 @@ def summary_text(title: str, table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-COMPARE = ("data_loss", "loss_before_preservation", "loss_after_lapse", "latency_median",
-           "latency_p90", "refusal_rate", "no_channel")  # the columns of compare and sweep
+COMPARE = ("not_obtained", "data_loss", "refusal_rate", "latency_median",
+           "latency_p90")  # the columns of compare and sweep
 
 
-PAIRED = ("data_loss", "latency_median")
+PAIRED = ("not_obtained", "latency_median")
 
 
 def compare_text(stats: pd.DataFrame, titles: dict[str, str], reps: int) -> str:
@@ -97,7 +97,8 @@ def compare_text(stats: pd.DataFrame, titles: dict[str, str], reps: int) -> str:
     return "\n".join(lines)
 
 
-ATTRIBUTED = ("data_loss", "latency_median")  # what attribution and sensitivity explain
+ATTRIBUTED = ("not_obtained", "data_loss", "latency_median")  # what attribution and
+# sensitivity explain
 
 
 def table_text(frame: pd.DataFrame, keys: list[str]) -> str:

@@ -33,7 +33,7 @@ def summarize(log: EventLog, backlog: np.ndarray | None = None,
               latency: np.ndarray | None = None) -> dict[str, float]:
     """Data loss by cause, latency overall and per stage, refusals per ground, lapses, backlog.
 
-    Shares are of *decided* requests (all but those pending at the horizon); the pending
+    Shares are of *decided* requests (all but those pending at the end of the run); the pending
     share is reported separately so that censoring is never silently dropped. ``latency``
     is :func:`obtained_latency` of the log, if already computed. The keys, their labels and
     units are in :mod:`sim.metrics.registry`.

@@ -47,7 +47,7 @@ from sim.outputs.writing import PARTIAL, atomic_write, sha256, umask
 MARKER = ".coopsim"
 OLD = ".old-"  # a previous result moved aside during a two-rename swap: ``.NAME.old-RANDOM``
 LOCK = ".coopsim-lock"  # beside the folder: ``.NAME.coopsim-lock``, while a process writes it
-REPLACED = frozenset({"run", "brief", "calibrate"})
+REPLACED = frozenset({"run", "brief", "calibrate", "warmup", "capacity"})
 KEPT = frozenset({"compare", "sweep", "sensitivity", "attribute"})
 SHARDS = "shards"
 SHARD_NAME = re.compile(r"^[0-9a-f]{20}\.parquet$")

@@ -30,29 +30,43 @@ def manifest(command: str, fields: dict[str, Any]) -> dict[str, Any]:
     return {**fields, **python, "packages": package_versions(), "git_revision": git_revision()}
 
 
-def replication_seeds(seed: int, reps: int) -> list[int]:
-    """Replication k runs with seed ``seed + k``."""
-    return [seed + k for k in range(reps)]
+MSER5 = ("chosen by `coopsim warmup`: MSER-5 (White 1997) on the mean, over several runs, of "
+         "the daily files in central-authority hands (the truncation point minimising the "
+         "squared standard error of the mean of 5-day batch means); mser5_day is this run's "
+         "own, for information")
+
+
+def measurement(window: int, reps: int, steady: dict[str, Any] | None = None) -> dict[str, Any]:
+    """How a run is measured: ``reps`` consecutive windows of ``window`` days (its
+    replications, by batch means) after one warm-up, then a run-off; with a run's ``steady``
+    check, its warm-up, MSER-5 day, run-off, censored requests and overloaded desks."""
+    body: dict[str, Any] = {
+        "method": "batch means: one run per seed; after the warm-up, each of `reps` "
+                  "consecutive windows is one replication (the cohort of cases arising in it)",
+        "window_days": window, "windows": reps, "warmup_method": MSER5}
+    if steady:
+        body |= {k: steady[k] for k in ("warmup_days", "mser5_day", "runoff_days",
+                                        "censored", "overloaded")}
+    return body
 
 
 def run_manifest(variant_path: Path, world_path: Path, seed: int, reps: int,
-                 days: int) -> dict[str, Any]:
-    """``coopsim run``: the input files with their hashes, the seeds, the horizon."""
+                 window: int, steady: dict[str, Any]) -> dict[str, Any]:
+    """``coopsim run``: the input files with their hashes, the seeds, the measurement."""
     return manifest("run", {
         "variant": str(variant_path), "variant_sha256": _sha256(variant_path),
         "world": str(world_path), "world_sha256": _sha256(world_path),
-        "seed": seed, "reps": reps, "days": days,
-        "replication_seeds": replication_seeds(seed, reps)})
+        "seed": seed, "reps": reps, "measurement": measurement(window, reps, steady)})
 
 
-def experiment_manifest(design: str, *, seed: int, reps: int, days: int, world: str,
+def experiment_manifest(design: str, *, seed: int, reps: int, window: int, world: str,
                         **details: object) -> dict[str, Any]:
     """An experiment (``compare``, ``sweep``, ``sensitivity``, ``attribute``): what it ran and
     with what, not where (the results, and so these bytes, are the same whatever the workers
-    or the executor)."""
+    or the executor). Each run's MSER-5 day, run-off and overloaded desks are in its row."""
     return manifest("experiment", {
         "design": design, **details, "seed": seed, "reps": reps,
-        "replication_seeds": replication_seeds(seed, reps), "days": days, "world": world})
+        "measurement": measurement(window, reps), "world": world})
 
 
 def experiment_files(tables: dict[str, pd.DataFrame], body: dict[str, Any]) -> dict[str, bytes]:

@@ -1,5 +1,6 @@
 """Briefing charts: functions of plain tables that return matplotlib figures, in one style."""
 
+from sim.briefing.charts.capacity import capacity_curve
 from sim.briefing.charts.drivers import attribution_waterfall, loss_vs_preservation
 from sim.briefing.charts.flows import backlog_over_time, loss_by_region, request_flow
 from sim.briefing.charts.outcomes import (
@@ -14,6 +15,7 @@ __all__ = [
     "Style",
     "attribution_waterfall",
     "backlog_over_time",
+    "capacity_curve",
     "latency_cdf",
     "loss_by_cause",
     "loss_by_region",

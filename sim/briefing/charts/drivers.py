@@ -112,7 +112,7 @@ def _sweep_title(mean: pd.Series, none: pd.Series) -> str:
     longest = float(mean.iloc[-1])
     enough = next(d for d, m in mean.items() if m - longest < GAIN_THRESHOLD)
     levels = [*mean, *([none.mean()] if len(none) else [])]
-    if max(levels) - min(levels) < GAIN_THRESHOLD:  # e.g. a horizon too short to tell
+    if max(levels) - min(levels) < GAIN_THRESHOLD:  # e.g. a window too short to tell
         return (f"The preservation period changes data loss by less than a point: about "
                 f"{percent(float(mean.mean()))} at every period")
     start = f"from {percent(none.mean())} without preservation " if len(none) else ""
@@ -213,9 +213,9 @@ def _no_gap(style: Style, a: str, b: str, metric: str, note: str) -> Figure:
         ax.set_yticks([])
         ax.set_ylabel("data loss (% of decided requests)"
                       if registry.metric(metric).kind is Kind.SHARE else "median days to evidence")
-        blank(ax, "Too few requests decided within the horizon to compare the two texts")
+        blank(ax, "Too few requests decided in the measured windows to compare the two texts")
         return finish(fig, f"The gap between {style.label(a)} and {style.label(b)} cannot be "
-                      "measured yet: too few requests are decided within the horizon",
+                      "measured yet: too few requests are decided in the measured windows",
                       "Shapley contribution of each clause group to the gap between the two "
                       "texts.", style, note)
 

@@ -155,14 +155,14 @@ def _flow_title(f: pd.DataFrame, total: float, style: Style, variant: str) -> st
 
 
 def _no_requests(style: Style, variant: str, note: str) -> Figure:
-    """The flow chart of a run in which no request arose before the horizon."""
+    """The flow chart of a run in which no request arose in the measured windows."""
     with house():
         fig = figure()
         ax = fig.add_subplot()
         ax.set_axis_off()
-        blank(ax, "No requests arose within the horizon")
-        return finish(fig, f"No requests arose under {style.label(variant)} within the "
-                      "horizon", "Requests from their route through preservation to their "
+        blank(ax, "No requests arose in the measured windows")
+        return finish(fig, f"No requests arose under {style.label(variant)} in the "
+                      "measured windows", "Requests from their route through preservation to their "
                       "outcome.", style, note)
 
 
@@ -181,61 +181,62 @@ def _band(x0: float, y0: float, h0: float, x1: float, y1: float, h1: float,
     return PathPatch(Path(verts, codes), facecolor=colour, alpha=0.45, lw=0)
 
 
-def backlog_over_time(backlog: pd.DataFrame, style: Style, variant: str, top: int = 5,
-                      per: float = 1.0, note: str = "") -> Figure:
-    """Files waiting or under review at the busiest central authorities, week by week.
+def backlog_over_time(backlog: pd.DataFrame, style: Style, variant: str, warmup_days: float,
+                      end_days: float, top: int = 5, per: float = 1.0,
+                      note: str = "") -> Figure:
+    """Files waiting or under review at the busiest central authorities, week by week, over
+    one whole run: the warm-up (shaded, discarded), the measured windows, the run-off.
 
-    ``backlog`` has columns state, week, mean, p10, p90 for one variant; values are divided
-    by ``per`` (e.g. a world scale, to show full-world equivalents).
+    ``backlog`` has columns state, week, files for one variant; values are divided by
+    ``per`` (e.g. a world scale, to show full-world equivalents). ``end_days`` is the end of
+    the last window: the steady level is the mean between the warm-up and it.
     """
-    b = backlog.copy()
-    b[["mean", "p10", "p90"]] = b[["mean", "p10", "p90"]] / per
-    peaks = b[b["state"] != OTHER_STATES].groupby("state")["mean"].max()
-    states = list(peaks.sort_values(ascending=False).index[:top])
+    b = backlog.assign(files=backlog["files"] / per)
+    days = b["week"] * 7
+    measured = b[(days >= warmup_days) & (days < end_days)]
+    level = measured.groupby("state")["files"].mean()
+    states = list(level.drop(OTHER_STATES, errors="ignore").sort_values(ascending=False)
+                  .index[:top])
     colours = dict(zip(states, MUTED, strict=False))
     with house():
         fig = figure()
         ax = fig.add_subplot()
+        ax.axvspan(0, warmup_days / 365.25, color=MUTED_INK, alpha=0.08, lw=0)
+        ax.text(warmup_days / 365.25 / 2, 0.97, "warm-up (discarded)", ha="center", va="top",
+                transform=ax.get_xaxis_transform(), color=MUTED_INK, fontsize="small")
         for s in [*states, OTHER_STATES]:
             d = b[b["state"] == s].sort_values("week")
             if d.empty:
                 continue
-            years = d["week"] * 7 / 365.25
-            colour = colours.get(s, MUTED_INK)
-            ax.fill_between(years, d["p10"], d["p90"], color=colour, alpha=0.15, lw=0)
-            ax.plot(years, d["mean"], color=colour, lw=2.2,
+            ax.plot(d["week"] * 7 / 365.25, d["files"], color=colours.get(s, MUTED_INK), lw=1.6,
                     ls="--" if s == OTHER_STATES else "-",
                     label=s if s != OTHER_STATES else "all other States together")
-        ax.set_xlabel("years since the first request")
+        ax.set_xlabel("years since the run began (needs arise throughout)")
         ax.set_ylabel("files waiting or under review")
         ax.yaxis.set_major_formatter(lambda y, _: f"{y:,.0f}")
         ax.set_ylim(bottom=0)
-        if b["week"].max() < 1:  # a horizon of a week or less: one point per State
-            ax.set_xlim(0, 0.1)
         ax.grid(True, axis="y")
-        ax.legend(loc="upper right")
-        fig.subplots_adjust(left=0.1, right=0.97, bottom=0.16)
-        if not b["mean"].max() > 0:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=3, frameon=False)
+        fig.subplots_adjust(left=0.1, right=0.97, bottom=0.28)
+        if not b["files"].max() > 0:
             ax.set_ylim(0, 10)
             blank(ax, "No files waiting at any central authority")
-        return finish(fig, _backlog_title(b, states), "Files waiting or under review at the "
-                      f"busiest central authorities under {style.label(variant)}: mean over "
-                      "replications with the 10-90% band.", style, note)
+        return finish(fig, _backlog_title(level, states), "Files waiting or under review at the "
+                      f"busiest central authorities under {style.label(variant)}, week by week "
+                      "over one run; figures are measured after the shaded warm-up.", style, note)
 
 
-def _backlog_title(b: pd.DataFrame, states: list[str]) -> str:
-    """The longest queue (``states``: the busiest named States first)."""
-    first = b[b["state"] == states[0]] if states else b.iloc[:0]
-    if len(first) and first["mean"].max() > 0:
-        peak = first.loc[first["mean"].idxmax()]
-        files = float(peak["mean"])
+def _backlog_title(level: pd.Series, states: list[str]) -> str:
+    """The largest steady backlog (``states``: the busiest named States first)."""
+    if states and level[states[0]] > 0:
+        files = float(level[states[0]])
         about = round(files, -2) if files >= 1000 else round(files, -1 if files >= 100 else 0)
-        return (f"The central authority of {states[0]} carries the longest queue: about "
-                f"{about:,.0f} files at its peak, {peak['week'] * 7 / 30.44:.0f} months in")
-    if b["mean"].max() > 0:
-        return (f"Only the other States' central authorities hold files: up to "
-                f"{b['mean'].max():,.0f} together")
-    return "No central authority builds a queue within the horizon"
+        return (f"The central authority of {states[0]} holds the most files: about "
+                f"{about:,.0f} in the steady state")
+    if len(level) and level.max() > 0:
+        return (f"Only the other States' central authorities hold files: about "
+                f"{level.max():,.0f} together in the steady state")
+    return "No central authority holds files in the steady state"
 
 
 def loss_by_region(regions: pd.DataFrame, style: Style, variant: str, note: str = "") -> Figure:
@@ -279,7 +280,7 @@ def loss_by_region(regions: pd.DataFrame, style: Style, variant: str, note: str 
         title = (f"Evidence held in {worst} is lost most often ({percent(by_requested[worst])}); "
                  f"States in {loser} lose the most overall ({percent(by_requesting[loser])})"
                  if by_requested[worst] > 0 else
-                 "No evidence is lost to deletion in any region within the horizon")
+                 "No evidence is lost to deletion in any region in the measured windows")
         return finish(fig, title, f"Data loss under {style.label(variant)} by where the request "
                       "comes from and where the data are held (M49 regions).", style, note)
 

@@ -23,7 +23,7 @@ from sim.metrics.registry import metric, section
 
 MLA_MONTH_DAYS = 365.25 / 12
 PUBLISHED_MLA_MONTHS = 10  # calibration §1: MLA requests to the US take about 10 months
-NOTHING_OBTAINED = "No evidence obtained within the horizon"
+NOTHING_OBTAINED = "No evidence obtained in the measured windows"
 CAUSES = {  # metric -> (label, colour)
     m: (metric(m).short, colour) for m, colour in (
         ("loss_before_preservation", "#CC6677"), ("loss_after_lapse", "#882255"),
@@ -85,8 +85,8 @@ def loss_by_variant(stats: pd.DataFrame, style: Style, note: str = "") -> Figure
 def _loss_title(d: pd.DataFrame, style: Style) -> str:
     """Which drafts lose the least and the most evidence (``d``: data loss by variant)."""
     drafts = [n for n in d.index if not style.is_reference_text(n)] or list(d.index)
-    if len(d) == 1:  # the others decided nothing within the horizon
-        return (f"Only {style.label(d.index[0])} has requests decided within the horizon; "
+    if len(d) == 1:  # the others decided nothing in the measured windows
+        return (f"Only {style.label(d.index[0])} has requests decided in the measured windows; "
                 f"it loses {percent(d['mean'].iloc[0])} of them")
     best, worst = d.loc[drafts, "mean"].min(), d.loc[drafts, "mean"].max()
     lowest = [style.label(n) for n in drafts if np.isclose(d.loc[n, "mean"], best)]
@@ -128,7 +128,7 @@ def loss_by_cause(stats: pd.DataFrame, style: Style, note: str = "") -> Figure:
             ax.set_xlim(0, 1)
             blank(ax)
         elif not lost:
-            title = "No evidence is lost to deletion within the horizon"
+            title = "No evidence is lost to deletion in the measured windows"
         return finish(fig, title, "Requests that end without evidence, by cause; deletion "
                       "before preservation and after a lapse together make the data loss of "
                       "the previous chart.", style, note)
@@ -170,7 +170,7 @@ def refusals_by_ground(runs: pd.DataFrame, style: Style, note: str = "") -> Figu
                      f"per 1,000 requests across the texts; '{common}' is the commonest ground")
         else:
             title = "No variant refuses any request"
-            blank(ax, "No refusals within the horizon")
+            blank(ax, "No refusals in the measured windows")
         return finish(fig, title, "Refusals per 1,000 decided requests, by the ground the "
                       "requested State invoked (including refusals under the bilateral treaty "
                       "or letters rogatory where the text does not reach).", style, note)

@@ -38,7 +38,7 @@ EXTRA = ("#FF7F00", "#CC3311", "#0077BB", "#E6AB02", "#E7298A", "#66A61E", "#EE8
          "#BBCC33", "#A6761D")
 INK, MUTED_INK, GRID = "#222222", "#5A5A5A", "#E4E4E4"
 SUBTITLE, SOURCE, EMPTY = "subtitle", "source", "empty"
-NOTHING_DECIDED = "No requests decided within the horizon"
+NOTHING_DECIDED = "No requests decided in the measured windows"
 SIZE = (11.0, 6.2)  # inches: 16:9-ish, readable on a slide
 RC = {
     "font.size": 12.5, "axes.titlesize": 13, "axes.labelsize": 12.5, "xtick.labelsize": 11.5,
@@ -133,7 +133,7 @@ def title(fig: Figure) -> str:
 
 
 def blank(ax: Axes, message: str = NOTHING_DECIDED) -> None:
-    """Say in the middle of an empty chart why it is empty (say, a horizon so short that no
+    """Say in the middle of an empty chart why it is empty (say, a window so short that no
     request is decided or obtained)."""
     ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", fontsize=15,
             color=MUTED_INK, style="italic", gid=EMPTY)
@@ -141,7 +141,7 @@ def blank(ax: Axes, message: str = NOTHING_DECIDED) -> None:
 
 def empty_chart(style: Style, axes: tuple[str, str], title: str, subtitle: str,
                 note: str = "") -> Figure:
-    """A chart with nothing to draw (no request decided within the horizon): its axes'
+    """A chart with nothing to draw (no request decided in the measured windows): its axes'
     labels, the reason in the middle, and a title that says what cannot be measured yet."""
     with house():
         fig = figure()
