@@ -128,21 +128,22 @@ def benchmark_model(requests: int, per_year: float, seed: int, tree: str | None 
     import sim
     from sim import CooperationModel, load_variant, load_world
 
-    world = ample_desks(load_world(ROOT / "scenarios" / "worlds" / "default.toml"))
+    home = Path(tree) if tree is not None else ROOT  # each revision with its own files
+    world = ample_desks(load_world(home / "scenarios" / "worlds" / "default.toml"))
     cases = world.cases
     window = requests / (per_year * REQUESTS_PER_CASE) * 365
     per_year_value = cases.per_year.model_copy(update={"value": per_year})
     if hasattr(sim, "Window"):  # needs arise without end: measure a window of them
         cases = cases.model_copy(update={"per_year": per_year_value})
         world = world.model_copy(update={"cases": cases})
-        model = CooperationModel(load_variant(VARIANT), world, seed=seed,
-                                 window=sim.Window(0, window, TAIL_DAYS))
+        model = CooperationModel(load_variant(home / VARIANT.relative_to(ROOT)), world,
+                                 seed=seed, window=sim.Window(0, window, TAIL_DAYS))
         return model, model.measure
     cases = cases.model_copy(update={  # a revision whose needs arise over a window only
         "per_year": per_year_value,
         "arrival_days": cases.arrival_days.model_copy(update={"value": window})})
     world = world.model_copy(update={"cases": cases})
-    model = CooperationModel(load_variant(VARIANT), world, seed=seed)
+    model = CooperationModel(load_variant(home / VARIANT.relative_to(ROOT)), world, seed=seed)
     return model, lambda: model.run(math.ceil(window) + TAIL_DAYS)
 
 

@@ -13,12 +13,12 @@ from sim.inputs.world import load_world, scaled
 from sim.vocabulary import GROUND_NAMES, Outcome, Stage
 from tests.conftest import make_variant, make_world, set_value, variant_data, world_data
 
-SCALE = 0.5  # half the default world: about 6,500 requests a window
+SCALE = 0.25  # a quarter of the default world: about 3,300 requests a window
 
 
 @pytest.fixture(scope="module")
 def windows(un) -> dict[int, runner.RunResult]:
-    """The UN Convention in the default world (half scale, its own warm-up), measured over
+    """The UN Convention in the default world (quarter scale, its own warm-up), measured over
     five windows of 365 days and, with the same seed, five of 730."""
     world = scaled(load_world("default"), SCALE)
     return {days: runner.run_one(un, world, 1, days, reps=5) for days in (365, 730)}
