@@ -561,12 +561,12 @@ def cmd_run(args: argparse.Namespace) -> None:
     steady = result.steady
     print(report.summary_text(
         f"{variant.variant.title} in world '{world.world.name}'\nseed {args.seed}: "
-        f"{args.reps} replication(s), each the needs arising in a {args.window}-day window "
+        f"{args.reps} replication(s), each the needs arising in a {args.window}-day window\n"
         f"after a {steady['warmup_days']:,.0f}-day warm-up; "
         f"{table['requests'].mean():,.0f} requests per replication", table))
     for statement in steady["overloaded"]:
         print(f"\nWarning: {statement}")
-    print(f"\nWrote summary.csv, events.parquet, requests.parquet, daily.parquet, "
+    print(f"\nWrote summary.csv, events.parquet, requests.parquet, daily.parquet,\n"
           f"backlog.parquet and manifest.json to {out}")
 
 

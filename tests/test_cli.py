@@ -62,7 +62,7 @@ def test_run_prints_the_table(run_dir: tuple[int, str, Path]) -> None:
     assert "data loss" in stdout
     assert "evidence obtained" in stdout
     assert "latency to evidence, median (days)" in stdout
-    assert "2 replication(s), each the needs arising in a 120-day window after a 0-day " \
+    assert "2 replication(s), each the needs arising in a 120-day window\nafter a 0-day " \
         "warm-up" in stdout
     assert "Warning" not in stdout  # the small world's desks all keep up
     assert str(out) in stdout
