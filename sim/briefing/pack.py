@@ -87,7 +87,9 @@ def figures(brief: Brief) -> dict[str, Figure]:
         "8_what_drives_the_gap": charts.attribution_waterfall(
             brief.attribution, start, ref, widest, st,
             note=f"Attribution: the two texts over all {s.reps} windows (the headline's runs); "
-                 f"each mix of them over {s.attribution_reps} window(s)."),
+                 f"each mix of them over {s.attribution_reps} window(s); with more than four "
+                 "groups differing, Shapley values from two random orders of the groups and "
+                 "their reverses."),
     }
 
 

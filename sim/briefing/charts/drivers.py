@@ -160,10 +160,10 @@ def attribution_waterfall(attribution: pd.DataFrame, start: float, a: str, b: st
             ax.set_ylabel("median days to evidence")
         fig.subplots_adjust(left=0.09, right=0.97, bottom=0.2)
         return finish(fig, _waterfall_title(rows, metric, total, share, style, a, b),
-                      "Shapley contribution of each clause group: every mix of the "
-                      "two texts runs on the same cases, so the contributions add up exactly to "
-                      "the gap. Clause groups in which the texts agree contribute nothing and "
-                      "are not shown.", style, note)
+                      "Shapley contribution of each clause group: the mixes of the two texts "
+                      "run on the same cases, and along every order of the groups the "
+                      "contributions add up exactly to the gap. Clause groups in which the "
+                      "texts agree contribute nothing and are not shown.", style, note)
 
 
 def _waterfall_bars(ax: Axes, rows: pd.DataFrame, metric: str, start: float, total: float,
