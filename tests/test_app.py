@@ -138,7 +138,7 @@ def test_app_command_serves_the_page_with_solara(monkeypatch, capsys) -> None:
     from sim import cli
 
     calls = []
-    monkeypatch.setattr(cli.subprocess, "run", lambda cmd, check: calls.append(cmd))
+    monkeypatch.setattr(cli.runs.subprocess, "run", lambda cmd, check: calls.append(cmd))
     assert cli.main(["app", "--port", "9123"]) == 0
     (cmd,) = calls
     assert cmd[1:4] == ["-m", "solara", "run"] and cmd[4].endswith("sim/app.py")

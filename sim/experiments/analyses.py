@@ -16,7 +16,7 @@ from concurrent.futures import Executor
 import numpy as np
 import pandas as pd
 
-from sim.engine.routing import CompiledRegime, Route, behaviour
+from sim.engine.routing import CompiledRegime, behaviour
 from sim.experiments import designs, sensitivity
 from sim.experiments.execution import Task, execute, require_success, rows
 from sim.experiments.store import ShardStore
@@ -53,16 +53,6 @@ def identical(variants: Sequence[Variant], world: World) -> list[list[Variant]]:
     for v in variants:
         groups.setdefault(behaviour(v, bilateral, letters), []).append(v)
     return list(groups.values())
-
-
-def falls_back(variant: Variant, world: World) -> bool:
-    """Whether no request ever goes under the text itself: every route it gives is the
-    world's bilateral treaty, letters rogatory, or no channel at all."""
-    fb = world.fallback
-    routes = behaviour(variant, CompiledRegime.of("bilateral", fb.bilateral),
-                       CompiledRegime.of("letters_rogatory", fb.letters_rogatory))
-    return not any(isinstance(r, Route) and "treaty" in (r.mla_regime, r.preservation_regime)
-                   for r in routes)
 
 
 def paired(table: pd.DataFrame, reference: str, metrics: Sequence[str],

@@ -80,8 +80,12 @@ class Observation:
     @cached_property
     def _batch_of_rows(self) -> np.ndarray:
         """The window (replication) of every log row's case."""
-        w, m = self.model.window, self.model
-        arrival = view(m.requests.cols["arrival"])[self._rows(view(m.log.request))]
+        m = self.model
+        return self._batch(view(m.requests.cols["arrival"])[self._rows(view(m.log.request))])
+
+    def _batch(self, arrival: np.ndarray) -> np.ndarray:
+        """The window (replication) of cases arising at ``arrival`` (an array of days)."""
+        w = self.model.window
         return ((arrival - w.start) // w.days).astype(np.int64)
 
     @property
@@ -101,8 +105,7 @@ class Observation:
         (``rep``)."""
         m = self.model
         frame = m.requests.frame([s.iso3 for s in m.states], [p.name for p in m.providers])
-        w = m.window
-        return frame.assign(rep=((frame["arrival"] - w.start) // w.days).astype(np.int64))
+        return frame.assign(rep=self._batch(frame["arrival"].to_numpy()))
 
     @cached_property
     def daily(self) -> pd.DataFrame:
