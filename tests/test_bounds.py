@@ -105,7 +105,7 @@ VARIANT_BAD = {  # id -> (file, mutation, key the error names)
                            "direct_request.emergency_days.value"),
 }
 VARIANT_EDGES = {
-    "min-days-0": (UN, at("preservation.min_days.value", 0)),
+    "min-days-an-hour": (UN, at("preservation.min_days.value", 1 / 24)),
     "min-days-max": (UN, at("preservation.min_days.value", DAYS)),
     "extension-max": (UN, at("preservation.extension_days.value", DAYS)),
     "deadline-0": (EU, at("direct_request.deadline_days.value", 0)),
@@ -215,6 +215,14 @@ def test_variant_number_out_of_range(base: Path, mutate: Callable, key: str,
 @pytest.mark.parametrize(("base", "mutate"), VARIANT_EDGES.values(), ids=VARIANT_EDGES)
 def test_variant_boundary_values_load(base: Path, mutate: Callable, tmp_path: Path) -> None:
     load_variant(variant_file(tmp_path, base, mutate))
+
+
+def test_a_zero_day_preservation_period_is_refused(tmp_path: Path) -> None:
+    """'No preservation' has one meaning, the clause removed: a period of 0 days is not it."""
+    path = variant_file(tmp_path, UN, at("preservation.min_days.value", 0))
+    with pytest.raises(InputError, match=r"preservation\.min_days: > 0 required .* "
+                       r"preservation\.available = false"):
+        load_variant(path)
 
 
 @pytest.mark.parametrize(("mutate", "key"), WORLD_BAD.values(), ids=WORLD_BAD)

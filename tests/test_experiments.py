@@ -62,11 +62,11 @@ def test_an_unknown_reference_is_an_error(un, small_world) -> None:
 
 
 def test_sweep_is_a_full_factorial_with_every_replication(un, small_world) -> None:
-    settings = [designs.parse_set("preservation.min_days=0:120:60"),
+    settings = [designs.parse_set("preservation.min_days=30:150:60"),
                 designs.parse_set("mla.refusal_grounds.political_offence=on,off")]
     table = analyses.sweep(un, small_world, settings, reps=2, seed=1, window=WINDOW)
     assert len(table) == 3 * 2 * 2
-    assert sorted(set(table["preservation.min_days"])) == [0, 60, 120]
+    assert sorted(set(table["preservation.min_days"])) == [30, 90, 150]
     assert set(table["mla.refusal_grounds.political_offence"]) == {True, False}
     assert not table.duplicated(["preservation.min_days",
                                  "mla.refusal_grounds.political_offence", "rep"]).any()
@@ -246,7 +246,7 @@ RUNS = {  # experiment -> a call with the rest of its arguments
         window=WINDOW, **kw),
     "study": lambda un, w, **kw: analyses.study(
         un, w, sensitivity.ParamsFile(method="morris", samples=4, params={
-            "preservation.min_days": sensitivity.Range(bounds=(0, 365)),
+            "preservation.min_days": sensitivity.Range(bounds=(1, 365)),
             "world.cases.age_days.mean": sensitivity.Range(bounds=(30, 180))}),
         ["data_loss"], seed=1, window=WINDOW, **kw),
 }
@@ -428,14 +428,14 @@ def test_sobol_indices_of_the_ishigami_function() -> None:
 
 
 def test_sampled_sweep_and_a_simulator_sensitivity_study(un, small_world) -> None:
-    settings = [designs.parse_set("preservation.min_days=0:365"),
+    settings = [designs.parse_set("preservation.min_days=1:365"),
                 designs.parse_set("world.central_authorities.staff=1:30")]
     table = analyses.sweep(un, small_world, settings, reps=2, seed=1, window=WINDOW,
                            design="lhs:3")
     assert len(table) == 3 * 2
     assert table["world.central_authorities.staff"].between(1, 30).all()
     params = sensitivity.ParamsFile(method="morris", samples=4, params={
-        "preservation.min_days": sensitivity.Range(bounds=(0, 365)),
+        "preservation.min_days": sensitivity.Range(bounds=(1, 365)),
         "world.cases.age_days.mean": sensitivity.Range(bounds=(30, 180))})
     indices = analyses.study(un, small_world, params, ["data_loss"], seed=1, window=WINDOW)
     assert set(indices["parameter"]) == set(params.params)

@@ -58,11 +58,12 @@ class Brief:
     reference: str
     widest: str  # the draft whose evidence not obtained differs most from the reference
     groups: list[list[str]]  # variants whose routes are identical (one run stands for each)
+    fallback: list[bool]  # per group: its texts change no route (every request falls back)
     runs: pd.DataFrame  # one row per variant and replication: every summary metric
     stats: pd.DataFrame  # analyses.paired: mean, band, paired difference and its CI
     latency: dict[str, np.ndarray]  # days to evidence of every obtained request, by variant
     flow: pd.DataFrame  # variant, regime, path, outcome, requests (all replications)
-    regions: pd.DataFrame  # variant, requesting, requested, lost, decided (all replications)
+    regions: pd.DataFrame  # variant, rep, requesting, requested, lost, not_obtained, decided
     backlog: pd.DataFrame  # variant, state, week, files (the whole run, warm-up included)
     sweep: pd.DataFrame  # period (label), days, rep, metrics
     marks: dict[str, list[str]]  # period label -> variants whose text sets it
@@ -181,6 +182,7 @@ def gather(variants: Sequence[Variant], world: World, reference: str, *, reps: i
     return Brief(
         settings=settings, variants=variants, reference=reference, widest=widest,
         groups=[[v.name for v in g] for g in groups],
+        fallback=[analyses.falls_back(g[0], small) for g in groups],
         runs=runs, stats=stats, latency=_latencies(observed),
         flow=_flow(observed), regions=_regions(observed), backlog=_backlog(observed),
         sweep=sweep, marks=period_marks(variants), attribution=attribution,
@@ -222,9 +224,11 @@ def _flow(observed: list[Observed]) -> pd.DataFrame:
 
 
 def _regions(observed: list[Observed]) -> pd.DataFrame:
-    """Lost and decided requests by variant, requesting and requested region."""
+    """Requests lost, not obtained and decided by variant, window, requesting and requested
+    region."""
     return _stack(observed, "regions").groupby(
-        ["variant", "requesting", "requested"], as_index=False)[["lost", "decided"]].sum()
+        ["variant", "rep", "requesting", "requested"], as_index=False)[
+        ["lost", "not_obtained", "decided"]].sum()
 
 
 def _stack(observed: list[Observed], key: str) -> pd.DataFrame:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.briefing import charts
-from sim.briefing.brief import NO_PRESERVATION, Brief
-from sim.briefing.charts.style import names, percent, points, value
+from sim.briefing import charts, findings, statements
+from sim.briefing.brief import Brief
+from sim.briefing.charts.style import percent, value
+from sim.briefing.findings import Context, Finding
 from sim.inputs import matrix, sources
-from sim.inputs.provisions import Variant
 from sim.inputs.world import World
 from sim.metrics.registry import metric
 from sim.outputs import writing
@@ -27,10 +27,10 @@ from sim.outputs.manifest import manifest
 TITLE = "Cross-border electronic evidence under the cybercrime treaty drafts"
 WORLD_SOURCE = "../shared/research/calibration.md"
 READING = {  # chart file stem -> its section heading, in reading order
-    "1_loss_by_variant": "Data loss by variant",
-    "2_loss_vs_preservation": "Data loss against the preservation period",
+    "1_loss_by_variant": "Evidence not obtained, by text",
+    "2_loss_vs_preservation": "Evidence not obtained against the preservation period",
     "3_latency": "Latency to evidence",
-    "4a_loss_by_cause": "Where evidence is lost",
+    "4a_loss_by_cause": "Why evidence is not obtained",
     "4b_refusals_by_ground": "Refusals by ground",
     "5_request_flow": "Flow of requests under {reference}",
     "6_backlog": "Backlog at central authorities",
@@ -51,41 +51,54 @@ class Section:
 
 
 def style_of(brief: Brief) -> charts.Style:
+    """The charts' style: texts with identical rules carry their group's label."""
     s = brief.settings
     scale = (f"scaled x{s.scale:g} (each replication draws {s.scale:.0%} of a year's cases, "
              "with staff scaled alike)" if s.scale < 1 else "at full scale")
     source = (f"Source: coopsim simulation, world '{s.world}' {scale}; seed {s.seed}, "
               f"{s.reps} replications (consecutive {s.window}-day windows after a "
               f"{s.warmup:,}-day warm-up); same cases for every variant.")
-    return charts.Style.of(brief.variants, brief.reference, source)
+    style = charts.Style.of(brief.variants, brief.reference, source)
+    grouped = {e.key: e.label for e in Context(brief).entries}
+    return replace(style, labels={**style.labels, **grouped})
 
 
-def figures(brief: Brief) -> dict[str, Figure]:
-    """Every chart of the brief, by file stem, in reading order."""
+def figures(brief: Brief, found: list[Finding] | None = None) -> dict[str, Figure]:
+    """Every chart of the brief, by file stem, in reading order, each titled with its
+    finding (``found``: the brief's findings, computed here if not given). Texts with
+    identical rules are one bar, one row, one curve."""
+    found = statements.findings(brief) if found is None else found
+    title = findings.titles(found)
     st, s = style_of(brief), brief.settings
-    ref, widest = brief.reference, brief.widest
+    keys = [e.key for e in Context(brief).entries]
+    ref = next(k for k in keys if k in Context(brief).ref.names)
+    widest = next(e.key for e in Context(brief).entries if brief.widest in e.names)
+    stats = brief.stats[brief.stats["variant"].isin(keys)]
+    medians = stats[stats["metric"] == "latency_median"].set_index("variant")["mean"]
     per_year = s.reps * s.scale * s.window / 365  # windows of a scaled world -> a world year
-    runs = brief.runs
-    start = float(runs.loc[runs["variant"] == ref, "data_loss"].mean())  # as the headline
+    start = float(stats[(stats["variant"] == ref) & (stats["metric"] == findings.HEADLINE)]
+                  ["mean"].iloc[0])  # the headline's level, where the waterfall starts
     return {
-        "1_loss_by_variant": charts.loss_by_variant(brief.stats, st),
+        "1_loss_by_variant": charts.loss_by_variant(stats, st, title["1_loss_by_variant"]),
         "2_loss_vs_preservation": charts.loss_vs_preservation(
-            brief.sweep, brief.marks, st, ref,
+            brief.sweep, brief.marks, st, ref, title["2_loss_vs_preservation"],
             note=f"Sweep: {s.sweep_reps} replications per period."),
-        "3_latency": charts.latency_cdf(brief.latency, st),
-        "4a_loss_by_cause": charts.loss_by_cause(brief.stats, st),
-        "4b_refusals_by_ground": charts.refusals_by_ground(brief.runs, st),
+        "3_latency": charts.latency_cdf({k: brief.latency[k] for k in keys}, medians, st,
+                                        title["3_latency"]),
+        "4a_loss_by_cause": charts.loss_by_cause(stats, st, title["4a_loss_by_cause"]),
+        "4b_refusals_by_ground": charts.refusals_by_ground(
+            brief.runs[brief.runs["variant"].isin(keys)], st, title["4b_refusals_by_ground"]),
         "5_request_flow": charts.request_flow(
-            brief.flow[brief.flow["variant"] == ref], st, ref, per=per_year,
-            unit="requests a year in the full world (estimated)"),
+            brief.flow[brief.flow["variant"] == ref], st, ref, title["5_request_flow"],
+            per=per_year, unit="requests a year in the full world (estimated)"),
         "6_backlog": charts.backlog_over_time(
             brief.backlog[brief.backlog["variant"] == ref], st, ref, s.warmup,
-            s.warmup + s.reps * s.window, per=s.scale,
+            s.warmup + s.reps * s.window, title["6_backlog"], per=s.scale,
             note="Files are full-world equivalents (divided by the scale)."),
-        "7_loss_by_region": charts.loss_by_region(brief.regions[brief.regions["variant"] == ref],
-                                                  st, ref),
+        "7_loss_by_region": charts.loss_by_region(
+            brief.regions[brief.regions["variant"] == ref], st, ref, title["7_loss_by_region"]),
         "8_what_drives_the_gap": charts.attribution_waterfall(
-            brief.attribution, start, ref, widest, st,
+            brief.attribution, start, ref, widest, st, title["8_what_drives_the_gap"],
             note=f"Attribution: the two texts over all {s.reps} windows (the headline's runs); "
                  f"each mix of them over {s.attribution_reps} window(s); with more than four "
                  "groups differing, Shapley values from two random orders of the groups and "
@@ -93,11 +106,14 @@ def figures(brief: Brief) -> dict[str, Figure]:
     }
 
 
-def write(brief: Brief, world: World, folder: Path, command: str) -> list[str]:
+def write(brief: Brief, world: World, folder: Path, command: str,
+          found: list[Finding] | None = None) -> list[str]:
     """Render every chart and write the pack into ``folder`` (a staging folder: see
-    ``sim.outputs``); return the files written."""
-    figs = figures(brief)
-    sections = _sections(brief, world, figs)
+    ``sim.outputs``); return the files written. ``found``: the brief's findings (computed
+    here if not given)."""
+    found = statements.findings(brief) if found is None else found
+    figs = figures(brief, found)
+    sections = _sections(brief, world, figs, found)
     images: dict[str, bytes] = {}
     files: dict[str, writing.Content] = {}
     for stem, fig in figs.items():
@@ -106,7 +122,7 @@ def write(brief: Brief, world: World, folder: Path, command: str) -> list[str]:
         files |= rendered
     files["brief.md"] = _markdown(sections, brief, command)
     files["brief.html"] = _html(sections, brief, command, images)
-    for name, frame in _tables(brief).items():
+    for name, frame in {**_tables(brief), "findings": findings.table(found)}.items():
         files[f"{name}.csv"] = frame
     files["manifest.json"] = brief_manifest(brief, command)
     writing.write(folder, files)
@@ -127,88 +143,19 @@ def _tables(brief: Brief) -> dict[str, pd.DataFrame]:
             "backlog": brief.backlog}
 
 
-def _mean(brief: Brief, name: str, metric: str) -> float:
-    d = brief.stats
-    return float(d[(d["variant"] == name) & (d["metric"] == metric)]["mean"].iloc[0])
-
-
-def summary(brief: Brief) -> list[str]:
-    """The findings in a few sentences, from the results (nothing here is fixed text)."""
-    labels, ref = brief.labels, brief.reference
-    loss = {v.name: _mean(brief, v.name, "data_loss") for v in brief.variants}
-    loss = {n: x for n, x in loss.items() if np.isfinite(x)}  # NaN: nothing decided
-    if not loss:
-        return [f"No request of the {brief.settings.window}-day window was decided, so no "
-                "text's data loss or time to evidence can be measured: run the briefing "
-                "with a longer window (`--window`)."]
-    drafts = [v.name for v in brief.variants if v.variant.kind == "draft"]
-    drafts = [n for n in drafts if n in loss] if drafts else list(loss)
-    if not drafts:
-        return [f"No request under any draft of the {brief.settings.window}-day window was "
-                "decided, so the drafts' data loss cannot be measured: run the briefing "
-                "with a longer window (`--window`)."]
-    best = min(drafts, key=loss.get)
-    worst_loss = max(loss[n] for n in drafts)
-    worst = [labels[n] for n in drafts if np.isclose(loss[n], worst_loss)]
-    out = [f"Among the drafts, **{labels[best]}** loses the least evidence "
-           f"({percent(loss[best], 1)} of requests), against "
-           f"{percent(_mean(brief, ref, 'data_loss'), 1)} under the reference, {labels[ref]}; "
-           f"{names(worst)} {'loses' if len(worst) == 1 else 'lose'} the most "
-           f"({percent(worst_loss, 1)})."]
-    out.append(_why(brief, best))
-    overall = min(loss, key=loss.get)
-    if overall != best:
-        out.append(f"Of all the texts compared, {labels[overall]} loses the least "
-                   f"({percent(loss[overall], 1)}): it is a reference, not a draft.")
-    before = sum(_mean(brief, n, "loss_before_preservation") for n in loss)
-    after = sum(_mean(brief, n, "loss_after_lapse") for n in loss)
-    if before + after:
-        out.append(f"Across the texts, {percent(before / (before + after))} of the evidence "
-                   "lost is deleted before it is preserved (while the preservation request "
-                   "travels, or during the MLA procedure when none was asked for); the rest is "
-                   "deleted after a preservation lapses before the formal request is executed.")
-    attr = brief.attribution[brief.attribution["group"] != "total"]
-    total = float(brief.attribution.loc[brief.attribution["group"] == "total",
-                                        "data_loss"].iloc[0])
-    if np.isfinite(total) and total and attr["data_loss"].notna().any():
-        top = attr.loc[attr["data_loss"].abs().idxmax()]
-        out.append(f"Between {labels[ref]} and {labels[brief.widest]} (a gap of "
-                   f"{100 * total:+.1f} points), the {top['group']} clauses account for "
-                   f"{percent(top['data_loss'] / total)} of the difference (chart 8).")
-    return out
-
-
-def _why(brief: Brief, best: str) -> str:
-    """Why the best draft loses less than the reference: its preservation period, if the
-    sweep shows the period alone makes the difference, otherwise the clause groups."""
-    labels, ref = brief.labels, brief.reference
-    p = brief.variant(best).preservation
-    period = f"{p.min_days.value:g}" if p.available.value else NO_PRESERVATION
-    rp = brief.variant(ref).preservation
-    ref_period = f"{rp.min_days.value:g}" if rp.available.value else NO_PRESERVATION
-    sweep = brief.sweep.groupby("period")["data_loss"].mean().dropna()  # NaN: none decided
-    if best == ref:
-        return (f"{labels[ref]} is itself the best draft; its preservation period is "
-                f"{ref_period} days.")
-    if period != ref_period and period in sweep.index and ref_period in sweep.index:
-        gain = sweep[ref_period] - sweep[period]
-        gap = _mean(brief, ref, "data_loss") - _mean(brief, best, "data_loss")
-        return (f"Its preservation period ({period} days against {ref_period}) is the main "
-                f"reason: changing only the period of the {labels[ref]} text to {period} days "
-                f"changes its data loss by {points(-gain)} points (chart 2), against a gap "
-                f"of {points(-gap)} points between the two texts.")
-    return (f"It sets the same preservation period as {labels[ref]}; the difference comes "
-            "from its other clauses (see the provisions table).")
-
-
-def _sections(brief: Brief, world: World, figs: dict[str, Figure]) -> list[Section]:
-    sections = [Section("Summary", summary(brief))]
+def _sections(brief: Brief, world: World, figs: dict[str, Figure],
+              found: list[Finding]) -> list[Section]:
+    sections = [Section("Summary", findings.summary(found))]
     for stem, fig in figs.items():
         heading = READING[stem].format(reference=brief.labels[brief.reference])
         sections.append(Section(heading, [f"**{charts.title(fig)}.**"], chart=stem))
     sections.append(Section("Findings table", [
         "Means over replications; the difference to the reference is paired (the same cases "
-        "under both texts) with its bootstrap 95% interval."], table=findings(brief)))
+        "under both texts) with its bootstrap 95% interval, 'indistinguishable' when the "
+        "interval contains zero. Rank: its range over what the intervals cannot separate "
+        "(1 = least evidence not obtained). Texts with identical rules share a row. Every "
+        "sentence of this brief, with each number it states and its interval, is in "
+        "`findings.csv`."], table=findings_table(brief)))
     sections.append(Section("Provisions compared", [
         "What each text provides, with the article it comes from; 'silent' marks a question "
         "the text leaves open (the model then falls back to the bilateral treaty or letters "
@@ -218,29 +165,42 @@ def _sections(brief: Brief, world: World, figs: dict[str, Figure]) -> list[Secti
     return sections
 
 
-def findings(brief: Brief) -> list[list[str]]:
-    """The findings table: a header row, then one row per variant from least to most loss."""
+def findings_table(brief: Brief) -> list[list[str]]:
+    """The findings table: a header row, then one row per text (texts with identical rules
+    together) from least to most evidence not obtained."""
+    c = Context(brief)
     d = brief.stats.set_index(["variant", "metric"])
-    rows = [["variant", "kind", f"{metric('data_loss').short} (10-90%)",
-             "difference to reference (95% CI)",
-             *(metric(m).short for m in ("latency_median", "latency_p90", "refusal_rate"))]]
-    def rank(v: Variant) -> tuple[bool, float]:  # variants that decided nothing go last
-        mean = d.loc[(v.name, "data_loss"), "mean"]
+    head = findings.HEADLINE
+    rank = findings.ranks(c.entries, brief.runs, head, brief.settings.seed)
+    shown = ("data_loss", "refusal_rate", "latency_median", "latency_p90")
+    rows = [["rank", "text", "kind", f"{metric(head).short} (10-90%)",
+             "difference to reference (95% CI)", *(metric(m).short for m in shown)]]
+
+    def order(e: findings.Entry) -> tuple[bool, float]:  # texts that decided nothing go last
+        mean = d.loc[(e.key, head), "mean"]
         return bool(np.isnan(mean)), mean
 
-    for v in sorted(brief.variants, key=rank):
-        loss = d.loc[(v.name, "data_loss")]
-        diff = ("reference" if v.name == brief.reference else "n/a"
-                if np.isnan(loss["diff"]) else
-                f"{points(loss['diff'])} pts ({points(loss['ci_low'])} to "
-                f"{points(loss['ci_high'])})")
-        rows.append([v.label, v.variant.kind,
-                     "n/a" if np.isnan(loss["mean"]) else
-                     f"{percent(loss['mean'], 1)} ({percent(loss['p10'], 1)}-"
-                     f"{percent(loss['p90'], 1)})", diff,
-                     *(value(m, d.loc[(v.name, m), "mean"])
-                       for m in ("latency_median", "latency_p90", "refusal_rate"))])
+    kinds = {v.name: v.variant.kind for v in brief.variants}
+    for e in sorted(c.entries, key=order):
+        x = d.loc[(e.key, head)]
+        rows.append([
+            findings.rank_text(rank[e.key]) if e.key in rank else "n/a", e.label,
+            ", ".join(dict.fromkeys(kinds[n] for n in e.names)),
+            "n/a" if np.isnan(x["mean"]) else
+            f"{percent(x['mean'], 1)} ({percent(x['p10'], 1)}-{percent(x['p90'], 1)})",
+            _versus(x, brief.reference in e.names),
+            *(value(m, d.loc[(e.key, m), "mean"]) for m in shown)])
     return rows
+
+
+def _versus(x: pd.Series, is_reference: bool) -> str:
+    if is_reference:
+        return "reference"
+    if np.isnan(x["diff"]):
+        return "n/a"
+    text = findings.interval_text(findings.difference("", (x["diff"], x["ci_low"],
+                                                           x["ci_high"])))
+    return text.replace(" points, 95% CI ", " pts (").replace(" to ", " to ") + ")"
 
 
 def _assumptions(world: World) -> list[list[str]]:

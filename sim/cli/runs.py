@@ -6,11 +6,12 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import textwrap
 from contextlib import suppress
 from pathlib import Path
 
 from sim import limits
-from sim.briefing import brief, pack
+from sim.briefing import brief, findings, pack, statements
 from sim.cli.options import (
     DEFAULT_WORLD,
     WORLD_HELP,
@@ -165,12 +166,16 @@ def cmd_brief(args: argparse.Namespace) -> None:
                                 workers=args.workers, executor=executor)
         command = "coopsim " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["brief"] \
             else "coopsim brief"
+        found = statements.findings(gathered)
         with target.staging() as stage:
-            files = pack.write(gathered, world, stage, command)
-    print("\n".join(pack.summary(gathered)).replace("**", ""))
-    print(f"\n{len(gathered.variants)} variants x {args.reps} replications (scale x{args.scale:g}),"
-          f" sweep and attribution in {gathered.seconds:.0f} s. Wrote {len(files)} files to {out}; "
-          f"open {out / 'brief.html'}")
+            files = pack.write(gathered, world, stage, command, found)
+    for sentence in findings.summary(found):
+        print(textwrap.fill(sentence.replace("**", ""), 100), end="\n\n")
+    print(textwrap.fill(
+        f"{len(gathered.variants)} variants x {args.reps} replications (scale "
+        f"x{args.scale:g}), sweep and attribution in {gathered.seconds:.0f} s. Wrote "
+        f"{len(files)} files to {out}; open {out / 'brief.html'}", 100,
+        break_long_words=False, break_on_hyphens=False))
 
 
 def cmd_app(args: argparse.Namespace) -> None:

@@ -187,3 +187,18 @@ def behaviour(variant: Variant, bilateral: CompiledRegime,
                         has_bilateral=pair, accepts_lr=np.array([True, accepts]))
         routes += [router.route(0, 1, o) for o in range(len(Offence))]
     return tuple(routes)
+
+
+def falls_back(variant: Variant, bilateral: CompiledRegime,
+               letters_rogatory: CompiledRegime) -> bool:
+    """Whether being parties to ``variant`` changes nothing: for every kind of pair and
+    offence, two parties get the routes two non-parties get, so every request falls back to
+    the pair's bilateral treaty or letters rogatory."""
+    for bilateral_pair, accepts in itertools.product((True, False), repeat=2):
+        pair = np.array([[False, bilateral_pair], [bilateral_pair, False]])
+        both, neither = (Router(variant, bilateral, letters_rogatory, party=np.array([p, p]),
+                                has_bilateral=pair, accepts_lr=np.array([True, accepts]))
+                         for p in (True, False))
+        if any(both.route(0, 1, o) != neither.route(0, 1, o) for o in range(len(Offence))):
+            return False
+    return True

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import itertools
 import math
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 
 import numpy as np
 import pandas as pd
 
-from sim.engine.routing import CompiledRegime, behaviour
+from sim.engine import routing
+from sim.engine.routing import CompiledRegime
 from sim.experiments import designs, sensitivity
 from sim.experiments.execution import Task, execute, require_success, rows
 from sim.experiments.store import ShardStore
@@ -42,17 +44,34 @@ def compare(variants: Iterable[Variant], world: World, *, reps: int = 1, seed: i
                          for t, r in zip(tasks, results, strict=True) for row in rows(t, r)])
 
 
+def _fallbacks(world: World) -> tuple[CompiledRegime, CompiledRegime]:
+    fb = world.fallback
+    return (CompiledRegime.of("bilateral", fb.bilateral),
+            CompiledRegime.of("letters_rogatory", fb.letters_rogatory))
+
+
 def identical(variants: Sequence[Variant], world: World) -> list[list[Variant]]:
     """The variants grouped by behaviour, in order of first appearance: the members of a
     group give every pair of States and every offence the same routes in ``world``, so they
     run identically on the same cases (one run stands for them all)."""
-    fb = world.fallback
-    bilateral = CompiledRegime.of("bilateral", fb.bilateral)
-    letters = CompiledRegime.of("letters_rogatory", fb.letters_rogatory)
     groups: dict[tuple, list[Variant]] = {}
     for v in variants:
-        groups.setdefault(behaviour(v, bilateral, letters), []).append(v)
+        groups.setdefault(routing.behaviour(v, *_fallbacks(world)), []).append(v)
     return list(groups.values())
+
+
+def falls_back(variant: Variant, world: World) -> bool:
+    """Whether ``variant`` changes no route in ``world``: every request falls back to the
+    pair's bilateral treaty or letters rogatory, as if no State were party."""
+    return routing.falls_back(variant, *_fallbacks(world))
+
+
+def interval(diff: np.ndarray, seed: int = 0) -> tuple[float, float, float]:
+    """The mean of paired differences (one per replication) and its percentile bootstrap
+    95% interval, as :func:`paired` gives them."""
+    diff = np.asarray(diff, dtype=float)
+    low, high = _bootstrap(diff, seed)
+    return _observed(diff, np.mean)[0], low, high
 
 
 def paired(table: pd.DataFrame, reference: str, metrics: Sequence[str],
@@ -65,7 +84,6 @@ def paired(table: pd.DataFrame, reference: str, metrics: Sequence[str],
     """
     if reference not in set(table["variant"]):
         raise ValueError(f"reference variant '{reference}' is not in the comparison")
-    rng = np.random.default_rng(seed)
     ref = table[table["variant"] == reference].set_index("rep")
     out = []
     for name, group in table.groupby("variant", sort=False):
@@ -73,7 +91,7 @@ def paired(table: pd.DataFrame, reference: str, metrics: Sequence[str],
         for metric in metrics:
             values = g[metric].to_numpy(dtype=float)
             diff = (g[metric] - ref[metric].reindex(g.index)).to_numpy(dtype=float)
-            low, high = _bootstrap(diff, rng)
+            low, high = _bootstrap(diff, seed)
             mean, p10, p90 = _observed(values, np.mean, 0.1, 0.9)
             out.append({
                 "variant": name, "metric": metric, "mean": mean, "p10": p10, "p90": p90,
@@ -92,13 +110,16 @@ def _observed(x: np.ndarray, centre: Callable[[np.ndarray], float],
     return (float(centre(x)), *(float(np.quantile(x, q)) for q in quantiles))
 
 
-def _bootstrap(diff: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
-    """Percentile 95% interval of the mean of ``diff`` (exact when all differences agree)."""
+def _bootstrap(diff: np.ndarray, seed: int) -> tuple[float, float]:
+    """Percentile 95% interval of the mean of ``diff`` (exact when all differences agree).
+    The resamples are drawn from ``seed`` and the differences' magnitudes, so the same
+    differences get the same interval wherever they are taken, and ``-diff`` its mirror."""
     diff = diff[~np.isnan(diff)]
     if diff.size == 0:
         return float("nan"), float("nan")
     if np.all(diff == diff[0]):
         return float(diff[0]), float(diff[0])
+    rng = np.random.default_rng([seed, zlib.crc32(np.abs(diff).tobytes())])
     means = rng.choice(diff, (BOOTSTRAP, diff.size)).mean(axis=1)
     return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
 

@@ -86,6 +86,9 @@ class Preservation(Strict):
         if self.available.value:
             _require(self, ("min_days", "continues_pending_mla", "extension",
                             "dual_criminality", "refusal_grounds"))
+            if self.min_days.value <= 0:
+                raise FieldProblem("min_days", "> 0 required when preservation is available "
+                                   "(no preservation: preservation.available = false)")
             if self.extension.value and (self.extension_days is None
                                          or self.extension_days.value <= 0):
                 raise FieldProblem("extension_days", "> 0 required when extension is allowed")

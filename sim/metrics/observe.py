@@ -209,7 +209,8 @@ class Observation:
 
     @cached_property
     def regions(self) -> pd.DataFrame:
-        """Requests lost and decided by region pair: requesting, requested, lost, decided."""
+        """Requests by window and region pair: rep, requesting, requested, lost (deleted),
+        not_obtained (every cause) and decided."""
         _, outcome, row = self._outcomes
         cols = self.model.requests.cols
         region = np.array([s.region for s in self.model.states])
@@ -217,10 +218,12 @@ class Observation:
         lost = (outcome == Outcome.LOST_BEFORE_PRESERVATION) \
             | (outcome == Outcome.LOST_AFTER_LAPSE)
         return (pd.DataFrame({
+            "rep": self._batch(view(cols["arrival"])[row]),
             "requesting": region[view(cols["requesting"])[row]],
             "requested": region[view(cols["requested"])[row]],
-            "lost": lost & decided, "decided": decided})
-            .groupby(["requesting", "requested"]).sum().reset_index())
+            "lost": lost & decided, "not_obtained": decided & (outcome != Outcome.OBTAINED),
+            "decided": decided})
+            .groupby(["rep", "requesting", "requested"]).sum().reset_index())
 
     @cached_property
     def home_backlog(self) -> dict[str, list[int]]:

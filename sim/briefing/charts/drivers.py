@@ -25,25 +25,26 @@ from sim.metrics import registry
 from sim.metrics.registry import Kind
 
 NONE = "none"
-GAIN_THRESHOLD = 0.01  # a period 'covers' the process once longer ones gain under a point
+HEADLINE = "not_obtained"
 UP, DOWN, TOTAL = "#CC6677", "#44AA99", "#8C8C8C"
 
 
 def loss_vs_preservation(sweep: pd.DataFrame, marks: Mapping[str, list[str]], style: Style,
-                         variant: str, note: str = "") -> Figure:
-    """Data loss against the preservation period (mean and 10-90% band over replications),
-    with the periods the texts set marked on the curve.
+                         variant: str, title: str, note: str = "",
+                         metric: str = HEADLINE) -> Figure:
+    """``metric`` (evidence not obtained) against the preservation period (mean and 10-90%
+    band over replications), with the periods the texts set marked on the curve.
 
-    ``sweep`` has a row per point and replication: ``period`` (days as text, or 'none'),
-    ``days`` (NaN for none) and ``data_loss``.
+    ``sweep`` has a row per point and replication: ``period`` (days as text, or 'none': the
+    text with its preservation clause removed), ``days`` (NaN for none) and ``metric``.
     """
-    measured = sweep.dropna(subset=["data_loss"])  # NaN: no request decided at that point
-    curve = measured[measured["period"] != NONE].groupby("days")["data_loss"]
+    measured = sweep.dropna(subset=[metric])  # NaN: no request decided at that point
+    curve = measured[measured["period"] != NONE].groupby("days")[metric]
     x = np.array(sorted(curve.groups))
     if not len(x):
-        return _no_sweep(style, variant, note)
+        return _no_sweep(style, variant, title, note)
     mean, p10, p90 = (curve.mean().loc[x], curve.quantile(0.1).loc[x], curve.quantile(0.9).loc[x])
-    none = measured.loc[measured["period"] == NONE, "data_loss"]
+    none = measured.loc[measured["period"] == NONE, metric]
     with house():
         fig = figure()
         ax = fig.add_subplot()
@@ -51,10 +52,11 @@ def loss_vs_preservation(sweep: pd.DataFrame, marks: Mapping[str, list[str]], st
         _mark_periods(ax, marks, x, mean, none)
         _sweep_axes(ax, x, p90, none)
         fig.subplots_adjust(left=0.09, right=0.97, bottom=0.16)
-        return finish(fig, _sweep_title(mean, none), f"Data loss under the "
-                      f"{style.label(variant)} text with only its preservation period changed "
-                      "(same cases at every point); band: 10-90% of replications. Labels: the "
-                      "texts that set each period.", style, note)
+        return finish(fig, title, f"Evidence not obtained under the {style.label(variant)} "
+                      "text with only its preservation period changed (same cases at every "
+                      "point); 'none': the text with its preservation clause removed; band: "
+                      "10-90% of replications. Labels: the texts that set each period.",
+                      style, note)
 
 
 def _plot_sweep(ax: Axes, x: np.ndarray, mean: pd.Series, p10: pd.Series, p90: pd.Series,
@@ -94,39 +96,24 @@ def _mark_periods(ax: Axes, marks: Mapping[str, list[str]], x: np.ndarray, mean:
 
 
 def _sweep_axes(ax: Axes, x: np.ndarray, p90: pd.Series, none: pd.Series) -> None:
-    """Periods on x ('none' at 0), data loss on y with room above for the texts' labels."""
+    """Periods on x ('none' at 0), evidence not obtained on y, room above for labels."""
     ax.set_xticks([0, *x], ["none", *(f"{d:g}" for d in x)])
     ax.set_xlim(-15, x.max() + 20)
-    ax.set_ylim(0, max(float(p90.max()), float(none.max()) if len(none) else 0) * 1.75
+    ax.set_ylim(0, min(1.0, max(float(p90.max()), float(none.max()) if len(none) else 0) * 1.75)
                 or 0.05)  # no loss anywhere: a scale of a few points
     ax.yaxis.set_major_formatter(lambda y, _: percent(y))
-    ax.set_xlabel("preservation period the treaty guarantees (days); 'none': no preservation "
-                  "clause")
-    ax.set_ylabel("data loss (% of decided requests)")
+    ax.set_xlabel("preservation period the treaty guarantees (days); 'none': the preservation "
+                  "clause removed")
+    ax.set_ylabel("evidence not obtained (%)")
     ax.grid(True, axis="y")
 
 
-def _sweep_title(mean: pd.Series, none: pd.Series) -> str:
-    """The period beyond which longer ones gain less than a point (``mean``: loss by period,
-    ``none``: loss without preservation, by replication)."""
-    longest = float(mean.iloc[-1])
-    enough = next(d for d, m in mean.items() if m - longest < GAIN_THRESHOLD)
-    levels = [*mean, *([none.mean()] if len(none) else [])]
-    if max(levels) - min(levels) < GAIN_THRESHOLD:  # e.g. a window too short to tell
-        return (f"The preservation period changes data loss by less than a point: about "
-                f"{percent(float(mean.mean()))} at every period")
-    start = f"from {percent(none.mean())} without preservation " if len(none) else ""
-    return (f"Preservation cuts data loss {start}to {percent(float(mean.loc[enough]))} at "
-            f"{enough:g} days; longer periods gain less than a point")
-
-
-def _no_sweep(style: Style, variant: str, note: str) -> Figure:
+def _no_sweep(style: Style, variant: str, title: str, note: str) -> Figure:
     """The sweep chart of runs in which no request was decided at any period."""
     return empty_chart(style, ("preservation period the treaty guarantees (days)",
-                               "data loss (% of decided requests)"),
-                       "the effect of the preservation period cannot be measured yet",
-                       f"Data loss under the {style.label(variant)} text with only its "
-                       "preservation period changed.", note)
+                               "evidence not obtained (% of decided requests)"), title,
+                       f"Evidence not obtained under the {style.label(variant)} text with only "
+                       "its preservation period changed.", note)
 
 
 def _days(period: str) -> float:
@@ -134,7 +121,8 @@ def _days(period: str) -> float:
 
 
 def attribution_waterfall(attribution: pd.DataFrame, start: float, a: str, b: str,
-                          style: Style, metric: str = "data_loss", note: str = "") -> Figure:
+                          style: Style, title: str, metric: str = HEADLINE,
+                          note: str = "") -> Figure:
     """From variant ``a``'s level to ``b``'s: each clause group's Shapley contribution.
 
     ``attribution`` has a row per clause group and a ``total`` row; ``start`` is ``a``'s
@@ -145,7 +133,7 @@ def attribution_waterfall(attribution: pd.DataFrame, start: float, a: str, b: st
     rows = rows.reindex(rows[metric].abs().sort_values(ascending=False).index)
     total = float(attribution.loc[attribution["group"] == "total", metric].iloc[0])
     if not (np.isfinite(start) and np.isfinite(total)):
-        return _no_gap(style, a, b, metric, note)
+        return _no_gap(style, a, b, metric, title, note)
     share = registry.metric(metric).kind is Kind.SHARE  # else days
     with house():
         fig = figure()
@@ -153,16 +141,13 @@ def attribution_waterfall(attribution: pd.DataFrame, start: float, a: str, b: st
         labels, running = _waterfall_bars(ax, rows, metric, start, total, share, style, a, b)
         ax.set_xticks(range(len(labels)), [_wrap(t) for t in labels], fontsize=11)
         ax.set_ylim(0, max(start, start + total, running) * 1.18 or 0.05)
+        ax.set_ylabel(_axis_label(metric))
         if share:
             ax.yaxis.set_major_formatter(lambda y, _: percent(y))
-            ax.set_ylabel("data loss (% of decided requests)")
-        else:
-            ax.set_ylabel("median days to evidence")
-        fig.subplots_adjust(left=0.09, right=0.97, bottom=0.2)
-        return finish(fig, _waterfall_title(rows, metric, total, share, style, a, b),
-                      "Shapley contribution of each clause group: the mixes of the two texts "
-                      "run on the same cases, and along every order of the groups the "
-                      "contributions add up exactly to the gap. Clause groups in which the "
+        fig.subplots_adjust(left=0.09, right=0.97, bottom=0.25)
+        return finish(fig, title, "Shapley contribution of each clause group: the mixes of "
+                      "the two texts run on the same cases, and along every order of the groups "
+                      "the contributions add up exactly to the gap. Clause groups in which the "
                       "texts agree contribute nothing and are not shown.", style, note)
 
 
@@ -190,34 +175,24 @@ def _waterfall_bars(ax: Axes, rows: pd.DataFrame, metric: str, start: float, tot
     return labels, running
 
 
-def _waterfall_title(rows: pd.DataFrame, metric: str, total: float, share: bool,
-                     style: Style, a: str, b: str) -> str:
-    """The clause group with the largest share of the gap (or that the texts agree)."""
-    gap = f"{100 * abs(total):.1f}-point" if share else f"{abs(total):.0f}-day"
-    if len(rows) and total:
-        top = rows.iloc[0]
-        return (f"{percent(top[metric] / total)} of the {gap} gap between "
-                f"{style.label(a)} and {style.label(b)} comes from the {top['group']} "
-                "clauses")
-    return f"{style.label(a)} and {style.label(b)} agree on every clause group"
+def _axis_label(metric: str) -> str:
+    m = registry.metric(metric)
+    return f"{m.short} (% of decided requests)" if m.kind is Kind.SHARE else m.label
 
 
-def _no_gap(style: Style, a: str, b: str, metric: str, note: str) -> Figure:
+def _no_gap(style: Style, a: str, b: str, metric: str, title: str, note: str) -> Figure:
     """The waterfall of runs in which the two texts decided (or obtained) nothing."""
     with house():
         fig = figure()
         ax = fig.add_subplot()
         ax.set_xticks([0, 1], [_wrap(style.label(a)), _wrap(style.label(b))], fontsize=11)
         ax.set_xlim(-0.6, 1.6)
-        fig.subplots_adjust(left=0.09, right=0.97, bottom=0.2)
+        fig.subplots_adjust(left=0.09, right=0.97, bottom=0.25)
         ax.set_yticks([])
-        ax.set_ylabel("data loss (% of decided requests)"
-                      if registry.metric(metric).kind is Kind.SHARE else "median days to evidence")
+        ax.set_ylabel(_axis_label(metric))
         blank(ax, "Too few requests decided in the measured windows to compare the two texts")
-        return finish(fig, f"The gap between {style.label(a)} and {style.label(b)} cannot be "
-                      "measured yet: too few requests are decided in the measured windows",
-                      "Shapley contribution of each clause group to the gap between the two "
-                      "texts.", style, note)
+        return finish(fig, title, "Shapley contribution of each clause group to the gap "
+                      "between the two texts.", style, note)
 
 
 def _wrap(text: str, width: int = 14) -> str:

@@ -14,7 +14,6 @@ from sim.briefing.charts.style import (
     INK,
     MUTED,
     MUTED_INK,
-    NOTHING_DECIDED,
     Style,
     blank,
     empty_chart,
@@ -47,7 +46,7 @@ COLUMN_X = (0.17, 0.44, 0.7)  # left edge of each column's boxes, as a share of 
 NODE_WIDTH = 0.022
 
 
-def request_flow(flow: pd.DataFrame, style: Style, variant: str, per: float = 1.0,
+def request_flow(flow: pd.DataFrame, style: Style, variant: str, title: str, per: float = 1.0,
                  unit: str = "requests", note: str = "") -> Figure:
     """Alluvial (Sankey-style) diagram: route -> preservation path -> outcome, with counts.
 
@@ -58,7 +57,7 @@ def request_flow(flow: pd.DataFrame, style: Style, variant: str, per: float = 1.
     f["requests"] = f["requests"] / per
     total = float(f["requests"].sum())
     if not total:
-        return _no_requests(style, variant, note)
+        return _no_requests(style, variant, title, note)
     columns = [
         [r for r in REGIMES if r in set(f["regime"])],
         [p for p in PATHS if p in set(f["path"])],
@@ -75,7 +74,7 @@ def request_flow(flow: pd.DataFrame, style: Style, variant: str, per: float = 1.
         ax.set_xlim(0, 1.0)
         ax.set_ylim(-0.02, 1.02)
         _column_heads(ax)
-        return finish(fig, _flow_title(f, total, style, variant), f"Requests from their route "
+        return finish(fig, title, f"Requests from their route "
                       f"(the treaty, a bilateral treaty or letters rogatory) through preservation "
                       f"to their outcome; numbers are {unit}.", style, note)
 
@@ -143,26 +142,14 @@ def _column_heads(ax: Axes) -> None:
         ax.text(x, 1.05, head, fontsize=12, weight="bold", color=INK, ha=ha)
 
 
-def _flow_title(f: pd.DataFrame, total: float, style: Style, variant: str) -> str:
-    """The shares of requests that end with evidence and that lose it to deletion."""
-    if set(f["outcome"]) == {"pending"}:
-        return f"{NOTHING_DECIDED} under {style.label(variant)}: every request is pending"
-    got = f.loc[f["outcome"] == "obtained", "requests"].sum() / total
-    lost = f.loc[f["outcome"].isin(["lost_before_preservation", "lost_after_lapse"]),
-                 "requests"].sum() / total
-    return (f"Under {style.label(variant)}, {percent(got)} of requests end with evidence "
-            f"and {percent(lost)} lose it to deletion")
-
-
-def _no_requests(style: Style, variant: str, note: str) -> Figure:
+def _no_requests(style: Style, variant: str, title: str, note: str) -> Figure:
     """The flow chart of a run in which no request arose in the measured windows."""
     with house():
         fig = figure()
         ax = fig.add_subplot()
         ax.set_axis_off()
         blank(ax, "No requests arose in the measured windows")
-        return finish(fig, f"No requests arose under {style.label(variant)} in the "
-                      "measured windows", "Requests from their route through preservation to their "
+        return finish(fig, title, "Requests from their route through preservation to their "
                       "outcome.", style, note)
 
 
@@ -182,7 +169,7 @@ def _band(x0: float, y0: float, h0: float, x1: float, y1: float, h1: float,
 
 
 def backlog_over_time(backlog: pd.DataFrame, style: Style, variant: str, warmup_days: float,
-                      end_days: float, top: int = 5, per: float = 1.0,
+                      end_days: float, title: str, top: int = 5, per: float = 1.0,
                       note: str = "") -> Figure:
     """Files waiting or under review at the busiest central authorities, week by week, over
     one whole run: the warm-up (shaded, discarded), the measured windows, the run-off.
@@ -221,74 +208,57 @@ def backlog_over_time(backlog: pd.DataFrame, style: Style, variant: str, warmup_
         if not b["files"].max() > 0:
             ax.set_ylim(0, 10)
             blank(ax, "No files waiting at any central authority")
-        return finish(fig, _backlog_title(level, states), "Files waiting or under review at the "
+        return finish(fig, title, "Files waiting or under review at the "
                       f"busiest central authorities under {style.label(variant)}, week by week "
                       "over one run; figures are measured after the shaded warm-up.", style, note)
 
 
-def _backlog_title(level: pd.Series, states: list[str]) -> str:
-    """The largest steady backlog (``states``: the busiest named States first)."""
-    if states and level[states[0]] > 0:
-        files = float(level[states[0]])
-        about = round(files, -2) if files >= 1000 else round(files, -1 if files >= 100 else 0)
-        return (f"The central authority of {states[0]} holds the most files: about "
-                f"{about:,.0f} in the steady state")
-    if len(level) and level.max() > 0:
-        return (f"Only the other States' central authorities hold files: about "
-                f"{level.max():,.0f} together in the steady state")
-    return "No central authority holds files in the steady state"
+def loss_by_region(regions: pd.DataFrame, style: Style, variant: str, title: str,
+                   note: str = "") -> Figure:
+    """Evidence not obtained by requesting region (rows) and requested region (columns): a
+    heat map whose colour scale starts at zero.
 
-
-def loss_by_region(regions: pd.DataFrame, style: Style, variant: str, note: str = "") -> Figure:
-    """Data loss by requesting region (rows) and requested region (columns): a heat map.
-
-    ``regions`` has columns requesting, requested, lost, decided for one variant.
+    ``regions`` has columns requesting, requested, not_obtained, decided for one variant.
     """
-    lost = regions.pivot_table(index="requesting", columns="requested", values="lost",
-                               aggfunc="sum", fill_value=0)
-    decided = regions.pivot_table(index="requesting", columns="requested", values="decided",
-                                  aggfunc="sum", fill_value=0)
+    def pivot(values: str) -> pd.DataFrame:
+        return regions.pivot_table(index="requesting", columns="requested", values=values,
+                                   aggfunc="sum", fill_value=0)
+
+    lost, decided = pivot("not_obtained"), pivot("decided")
     share = lost / decided.where(decided > 0)
     by_requested = lost.sum() / decided.sum()
     by_requesting = lost.sum(axis=1) / decided.sum(axis=1)
     m = share.to_numpy(dtype=float)
     if not np.isfinite(m).any():
-        return _no_region(style, variant, note)
+        return _no_region(style, variant, title, note)
     with house():
         fig = figure()
         ax = fig.add_subplot()
-        hi, lo = float(np.nanmax(m)), max(0.0, float(np.nanmin(m)) - 0.05)
-        image = ax.imshow(m, cmap="Reds", vmin=lo, vmax=hi, aspect="auto")
+        hi = max(float(np.nanmax(m)), 0.01)
+        image = ax.imshow(m, cmap="Reds", vmin=0, vmax=hi, aspect="auto")
         for (i, j), v in np.ndenumerate(m):
             if np.isfinite(v):
                 ax.text(j, i, percent(v), ha="center", va="center", fontsize=11.5,
-                        color="white" if v > lo + 0.6 * (hi - lo) else INK)
+                        color="white" if v > 0.6 * hi else INK)
         bar = fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02)
         bar.ax.yaxis.set_major_formatter(lambda y, _: percent(y))
-        bar.set_label("data loss (colour scale starts at the lowest cell minus 5 points)",
-                      fontsize=10)
+        bar.set_label("evidence not obtained (% of decided requests)", fontsize=10)
         ax.set_xticks(range(share.shape[1]),
                       [f"{c}\n({percent(by_requested[c])})" for c in share.columns])
         ax.set_yticks(range(share.shape[0]),
                       [f"{r} ({percent(by_requesting[r])})" for r in share.index])
-        ax.set_xlabel("region of the requested State, where the data are held (overall loss)")
+        ax.set_xlabel("region of the requested State, where the data are held (overall)")
         ax.set_ylabel("region of the requesting State")
         ax.spines[:].set_visible(False)
         fig.subplots_adjust(left=0.2, right=0.9, bottom=0.22)
-        worst = by_requested.idxmax()
-        loser = by_requesting.idxmax()
-        title = (f"Evidence held in {worst} is lost most often ({percent(by_requested[worst])}); "
-                 f"States in {loser} lose the most overall ({percent(by_requesting[loser])})"
-                 if by_requested[worst] > 0 else
-                 "No evidence is lost to deletion in any region in the measured windows")
-        return finish(fig, title, f"Data loss under {style.label(variant)} by where the request "
-                      "comes from and where the data are held (M49 regions).", style, note)
+        return finish(fig, title, f"Evidence not obtained under {style.label(variant)} by where "
+                      "the request comes from and where the data are held (M49 regions; all "
+                      "replications).", style, note)
 
 
-def _no_region(style: Style, variant: str, note: str) -> Figure:
-    """The loss-by-region chart of a run in which no request was decided."""
+def _no_region(style: Style, variant: str, title: str, note: str) -> Figure:
+    """The region chart of a run in which no request was decided."""
     return empty_chart(style, ("region of the requested State, where the data are held "
-                               "(overall loss)", "region of the requesting State"),
-                       "no region's data loss can be measured yet",
-                       f"Data loss under {style.label(variant)} by where the request comes "
-                       "from and where the data are held (M49 regions).", note)
+                               "(overall)", "region of the requesting State"), title,
+                       f"Evidence not obtained under {style.label(variant)} by where the "
+                       "request comes from and where the data are held (M49 regions).", note)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 
 import numpy as np
@@ -10,24 +11,23 @@ from matplotlib.figure import Figure
 
 from sim.briefing.charts.style import (
     INK,
-    NOTHING_DECIDED,
     Style,
     blank,
     figure,
     finish,
     house,
-    names,
     percent,
 )
 from sim.metrics.registry import metric, section
 
+HEADLINE = "not_obtained"
 MLA_MONTH_DAYS = 365.25 / 12
 PUBLISHED_MLA_MONTHS = 10  # calibration §1: MLA requests to the US take about 10 months
 NOTHING_OBTAINED = "No evidence obtained in the measured windows"
 CAUSES = {  # metric -> (label, colour)
     m: (metric(m).short, colour) for m, colour in (
         ("loss_before_preservation", "#CC6677"), ("loss_after_lapse", "#882255"),
-        ("refusal_rate", "#DDCC77"), ("not_routed", "#B4B4B4"))}
+        ("refusal_rate", "#DDCC77"), ("never_existed", "#88CCEE"), ("not_routed", "#B4B4B4"))}
 
 
 def _metric(stats: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -35,23 +35,25 @@ def _metric(stats: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 
 def _order(stats: pd.DataFrame) -> list[str]:
-    """Variants from least to most data loss (the order of every bar chart)."""
-    return list(_metric(stats, "data_loss")["mean"].sort_values().index)
+    """Variants from least to most evidence not obtained (the order of every bar chart)."""
+    return list(_metric(stats, HEADLINE)["mean"].sort_values().index)
 
 
 def _tick_labels(ax, order: list[str], style: Style) -> None:
     ax.set_yticks(range(len(order)), [
-        style.label(n) + (" (reference)" if n == style.reference else "") for n in order])
+        textwrap.fill(style.label(n) + (" (reference)" if n == style.reference else ""), 34)
+        for n in order])
     for tick, n in zip(ax.get_yticklabels(), order, strict=True):
         if n == style.reference:
             tick.set_fontweight("bold")
             tick.set_color(INK)
 
 
-def loss_by_variant(stats: pd.DataFrame, style: Style, note: str = "") -> Figure:
-    """Data loss per variant: bars with their 10-90% band, sorted, reference marked."""
-    d = _metric(stats, "data_loss").loc[_order(stats)]
-    known = d[d["mean"].notna()]  # a variant none of whose requests was decided has no loss
+def loss_by_variant(stats: pd.DataFrame, style: Style, title: str, note: str = "") -> Figure:
+    """Evidence not obtained per variant: bars with their 10-90% band, sorted, reference
+    marked."""
+    d = _metric(stats, HEADLINE).loc[_order(stats)]
+    known = d[d["mean"].notna()]  # a variant none of whose requests was decided has none
     with house():
         fig = figure()
         ax = fig.add_subplot()
@@ -69,39 +71,23 @@ def loss_by_variant(stats: pd.DataFrame, style: Style, note: str = "") -> Figure
         ax.invert_yaxis()
         ax.set_xlim(0, float(known["p90"].max()) * 1.15 + 0.02 if len(known) else 1)
         ax.xaxis.set_major_formatter(lambda x, _: percent(x))
-        ax.set_xlabel("data loss: evidence deleted before it was preserved or produced "
-                      "(% of decided requests)")
+        ax.set_xlabel("evidence not obtained, every cause (% of decided requests)")
         fig.subplots_adjust(left=0.28, right=0.97, bottom=0.16)
-        title = _loss_title(known, style) if len(known) else (
-            f"{NOTHING_DECIDED}: no text's data loss can be measured yet")
         if not len(known):
             blank(ax)
-        return finish(fig, title, "Share of decided requests whose data the provider deleted "
-                      "before they were preserved or produced. Bars: mean over replications; "
-                      "lines: 10-90% of replications; dotted: the reference; grey: reference "
-                      "texts that are not drafts.", style, note)
+        return finish(fig, title, "Share of decided requests that end without the evidence: "
+                      "deleted, refused, never existed, out of scope or without a channel. "
+                      "Bars: mean over replications; lines: 10-90% of replications; dotted: "
+                      "the reference; grey: reference texts that are not drafts; texts with "
+                      "identical rules share a bar.", style, note)
 
 
-def _loss_title(d: pd.DataFrame, style: Style) -> str:
-    """Which drafts lose the least and the most evidence (``d``: data loss by variant)."""
-    drafts = [n for n in d.index if not style.is_reference_text(n)] or list(d.index)
-    if len(d) == 1:  # the others decided nothing in the measured windows
-        return (f"Only {style.label(d.index[0])} has requests decided in the measured windows; "
-                f"it loses {percent(d['mean'].iloc[0])} of them")
-    best, worst = d.loc[drafts, "mean"].min(), d.loc[drafts, "mean"].max()
-    lowest = [style.label(n) for n in drafts if np.isclose(d.loc[n, "mean"], best)]
-    highest = [style.label(n) for n in drafts if np.isclose(d.loc[n, "mean"], worst)]
-    among = "Among the drafts, " if len(drafts) < len(d) else ""
-    return (f"{among}{names(lowest)} {'loses' if len(lowest) == 1 else 'lose'} the least "
-            f"evidence ({percent(best)}); {names(highest)} the most ({percent(worst)})")
-
-
-def loss_by_cause(stats: pd.DataFrame, style: Style, note: str = "") -> Figure:
+def loss_by_cause(stats: pd.DataFrame, style: Style, title: str, note: str = "") -> Figure:
     """Why requests end without evidence, per variant: stacked shares by cause."""
     order = _order(stats)
     values = {m: _metric(stats, m)["mean"].reindex(order).fillna(0) for m in
-              ("loss_before_preservation", "loss_after_lapse", "refusal_rate", "out_of_scope",
-               "no_channel")}
+              ("loss_before_preservation", "loss_after_lapse", "refusal_rate", "never_existed",
+               "out_of_scope", "no_channel")}
     values["not_routed"] = values.pop("out_of_scope") + values.pop("no_channel")
     with house():
         fig = figure()
@@ -117,24 +103,16 @@ def loss_by_cause(stats: pd.DataFrame, style: Style, note: str = "") -> Figure:
         ax.set_xlabel("requests ending without evidence, by cause (% of decided requests)")
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
         fig.subplots_adjust(left=0.28, right=0.75, bottom=0.16)
-        before = values["loss_before_preservation"].sum()
-        lost = before + values["loss_after_lapse"].sum()
-        share = before / lost if lost else 0.0
-        title = (f"{percent(share)} of the evidence lost is deleted before anyone preserves it"
-                 if share >= 0.5 else
-                 f"{percent(1 - share)} of the evidence lost is deleted after preservation lapses")
-        if not _metric(stats, "data_loss")["mean"].notna().any():
-            title = f"{NOTHING_DECIDED}: no cause of loss to show yet"
+        if not _metric(stats, HEADLINE)["mean"].notna().any():
             ax.set_xlim(0, 1)
             blank(ax)
-        elif not lost:
-            title = "No evidence is lost to deletion in the measured windows"
-        return finish(fig, title, "Requests that end without evidence, by cause; deletion "
-                      "before preservation and after a lapse together make the data loss of "
-                      "the previous chart.", style, note)
+        return finish(fig, title, "Requests that end without evidence, by cause, for each text "
+                      "(means over replications); the bars add up to the evidence not obtained "
+                      "of the previous chart.", style, note)
 
 
-def refusals_by_ground(runs: pd.DataFrame, style: Style, note: str = "") -> Figure:
+def refusals_by_ground(runs: pd.DataFrame, style: Style, title: str,
+                       note: str = "") -> Figure:
     """Refusals per 1,000 decided requests, by variant and ground (a heat map)."""
     grounds = [m for m in section("ground") if m.name in runs]
     totals = runs.groupby("variant")[[m.name for m in grounds] + ["decided"]].sum()
@@ -160,27 +138,22 @@ def refusals_by_ground(runs: pd.DataFrame, style: Style, note: str = "") -> Figu
         _tick_labels(ax, order, style)
         ax.spines[:].set_visible(False)
         fig.subplots_adjust(left=0.3, right=0.97, bottom=0.27)
-        per_variant = rate.sum(axis=1, min_count=1)  # NaN: the variant decided nothing
         if not totals["decided"].sum():
-            title = f"{NOTHING_DECIDED}: no refusal to show yet"
             blank(ax)
-        elif rate.size:
-            common = rate.columns[0]
-            title = (f"Refusals range from {per_variant.min():.0f} to {per_variant.max():.0f} "
-                     f"per 1,000 requests across the texts; '{common}' is the commonest ground")
-        else:
-            title = "No variant refuses any request"
+        elif not rate.size:
             blank(ax, "No refusals in the measured windows")
         return finish(fig, title, "Refusals per 1,000 decided requests, by the ground the "
                       "requested State invoked (including refusals under the bilateral treaty "
                       "or letters rogatory where the text does not reach).", style, note)
 
 
-def latency_cdf(latency: Mapping[str, np.ndarray], style: Style, note: str = "") -> Figure:
+def latency_cdf(latency: Mapping[str, np.ndarray], medians: Mapping[str, float], style: Style,
+                title: str, note: str = "") -> Figure:
     """Empirical CDFs of days to evidence, per variant, on a log scale, with the published
-    ~10-month MLA average as a reference line."""
-    medians = {n: float(np.median(x)) for n, x in latency.items() if len(x)}
-    order = sorted(medians, key=medians.get)
+    ~10-month MLA average as a reference line; ``medians`` (the legend's) are the means of
+    the windows' medians, as the findings state them."""
+    order = sorted((n for n in latency if len(latency[n]) and np.isfinite(medians.get(n, np.nan))),
+                   key=medians.get)
     with house():
         fig = figure()
         ax = fig.add_subplot()
@@ -191,7 +164,7 @@ def latency_cdf(latency: Mapping[str, np.ndarray], style: Style, note: str = "")
             ax.step(x, y, where="post", color=style.colour(n),
                     lw=2.6 if n == style.reference else 1.6,
                     ls="--" if style.is_reference_text(n) else "-",
-                    label=f"{style.label(n)}: median {medians[n]:.0f} d")
+                    label=textwrap.fill(f"{style.label(n)}: median {medians[n]:.0f} d", 40))
         months = PUBLISHED_MLA_MONTHS * MLA_MONTH_DAYS
         ax.axvline(months, color=INK, lw=1, ls=":")
         ax.text(months * 1.04, 0.04, "published average for MLA\nto the US: about 10 months",
@@ -210,20 +183,7 @@ def latency_cdf(latency: Mapping[str, np.ndarray], style: Style, note: str = "")
         ax.set_ylabel("evidence obtained by then (%)")
         ax.grid(True, which="major")
         fig.subplots_adjust(left=0.08, right=0.63, bottom=0.16)
-        return finish(fig, _latency_title(medians, order, style), "Cumulative share of "
-                      "obtained evidence by days since the need arose; requests ending without "
-                      "evidence are not shown.", style, note)
-
-
-def _latency_title(medians: Mapping[str, float], order: list[str], style: Style) -> str:
-    """The fastest text's median, and the drafts' range (``order``: fastest first)."""
-    if not order:
-        return f"{NOTHING_OBTAINED}: time to evidence cannot be measured yet"
-    fast = order[0]
-    drafts = [n for n in order if not style.is_reference_text(n)]
-    title = f"Half the evidence arrives within {medians[fast]:.0f} days under {style.label(fast)}"
-    if drafts and drafts != [fast]:
-        lo, hi = medians[drafts[0]], medians[drafts[-1]]
-        title += f"; under the drafts it takes {lo:.0f} to {hi:.0f} days"
-    return title
-
+        return finish(fig, title, "Cumulative share of obtained evidence by days since the "
+                      "need arose (all replications); requests ending without evidence are not "
+                      "shown. Legend: median days, the mean of the replications' medians.",
+                      style, note)

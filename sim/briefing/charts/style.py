@@ -142,7 +142,7 @@ def blank(ax: Axes, message: str = NOTHING_DECIDED) -> None:
 def empty_chart(style: Style, axes: tuple[str, str], title: str, subtitle: str,
                 note: str = "") -> Figure:
     """A chart with nothing to draw (no request decided in the measured windows): its axes'
-    labels, the reason in the middle, and a title that says what cannot be measured yet."""
+    labels, the reason in the middle, and ``title`` (the finding that says so)."""
     with house():
         fig = figure()
         ax = fig.add_subplot()
@@ -151,7 +151,7 @@ def empty_chart(style: Style, axes: tuple[str, str], title: str, subtitle: str,
         ax.set_xlabel(axes[0])
         ax.set_ylabel(axes[1])
         blank(ax)
-        return finish(fig, f"{NOTHING_DECIDED}: {title}", subtitle, style, note)
+        return finish(fig, title, subtitle, style, note)
 
 
 def percent(x: float, digits: int = 0) -> str:
