@@ -418,13 +418,26 @@ def ishigami(x: np.ndarray, a: float = 7.0, b: float = 0.1) -> np.ndarray:
 def test_sobol_indices_of_the_ishigami_function() -> None:
     """Known indices (Saltelli et al. 2008), through the code path the simulator uses."""
     prob = sensitivity.problem(["x1", "x2", "x3"], [(-np.pi, np.pi)] * 3)
-    table = sensitivity.indices(prob, "sobol", 1024, 1, ishigami, ["y"]).set_index("parameter")
+    result = sensitivity.indices(prob, "sobol", 4096, 1, ishigami, ["y"])
+    assert list(result.columns) == ["factor", "metric", "S1", "S1_conf", "ST", "ST_conf"]
+    assert sensitivity.convergence(result) == []  # every half-width within 0.05
+    table = result.set_index("factor")
     assert table.loc["x1", "S1"] == pytest.approx(0.314, abs=0.03)
     assert table.loc["x2", "S1"] == pytest.approx(0.442, abs=0.03)
     assert table.loc["x3", "S1"] == pytest.approx(0.0, abs=0.03)
     assert table.loc["x1", "ST"] == pytest.approx(0.558, abs=0.03)
     assert table.loc["x3", "ST"] == pytest.approx(0.244, abs=0.03)
     assert list(table.index) == ["x1", "x2", "x3"]  # ranked by total index
+
+
+def test_a_sample_too_small_is_flagged_as_not_converged() -> None:
+    """A thousand base samples of the Ishigami function do not give half-widths under 0.05."""
+    prob = sensitivity.problem(["x1", "x2", "x3"], [(-np.pi, np.pi)] * 3)
+    small = sensitivity.indices(prob, "sobol", 1024, 1, ishigami, ["y"])
+    warnings = sensitivity.convergence(small)
+    assert any("wider than +/- 0.05" in w for w in warnings)
+    assert sensitivity.runs_of("sobol", 16, 3) == 16 * 5 == len(
+        sensitivity.sample(prob, "sobol", 16, 1))
 
 
 def test_sampled_sweep_and_a_simulator_sensitivity_study(un, small_world) -> None:
@@ -438,7 +451,7 @@ def test_sampled_sweep_and_a_simulator_sensitivity_study(un, small_world) -> Non
         "preservation.min_days": sensitivity.Range(bounds=(1, 365)),
         "world.cases.age_days.mean": sensitivity.Range(bounds=(30, 180))})
     indices = analyses.study(un, small_world, params, ["data_loss"], seed=1, window=WINDOW)
-    assert set(indices["parameter"]) == set(params.params)
+    assert set(indices["factor"]) == set(params.params)
     assert indices["mu_star"].notna().all()
 
 

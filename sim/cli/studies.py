@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import sys
+import textwrap
 
 from sim import limits
 from sim.briefing import charts, pack
@@ -35,6 +37,7 @@ from sim.experiments import (
 from sim.experiments.store import ShardStore
 from sim.inputs import matrix
 from sim.inputs.provisions import Variant, load_variant, shipped
+from sim.inputs.schema import validate
 from sim.inputs.world import World, load_world, scaled
 from sim.metrics import report
 from sim.outputs import folders, manifest, writing
@@ -56,9 +59,16 @@ def add_experiment_commands(sub: argparse._SubParsersAction[argparse.ArgumentPar
     sweep.add_argument("--design", default="factorial",
                        help="factorial (default), lhs:N or sobol:N (ranges low:high)")
     common(sweep, 3, "results/sweep_<variant>/", parallel=True)
-    sens = sub.add_parser("sensitivity", help="Sobol or Morris indices of data loss, latency")
+    sens = sub.add_parser("sensitivity", help="Sobol or Morris indices of the study's metrics")
     sens.add_argument("variant", help="variant file or name")
-    sens.add_argument("--params", required=True, help="TOML file of parameters and ranges")
+    sens.add_argument("--params", required=True,
+                      help="TOML file of parameters and ranges (scenarios/studies/"
+                           "sensitivity.toml: the shipped study)")
+    sens.add_argument("--samples", type=bounded(4, limits.MAX_RUNS),
+                      help="base sample N (Sobol: N(k + 2) runs; default: the study's)")
+    sens.add_argument("--scale", type=float,
+                      help="share of the world's yearly cases each run draws, staff scaled "
+                           "alike (default: the study's)")
     common(sens, None, "results/sensitivity_<variant>/", parallel=True)
     attribute = sub.add_parser("attribute", help="which clause groups make the difference")
     attribute.add_argument("a", help="variant A (the baseline)")
@@ -184,21 +194,34 @@ def cmd_attribute(args: argparse.Namespace) -> None:
 
 def cmd_sensitivity(args: argparse.Namespace) -> None:
     check_executor(args)
-    variant, world = load_variant(args.variant), load_world(args.world)
+    variant = load_variant(args.variant)
     params = sensitivity.load_params(args.params)
+    changes = {k: v for k, v in (("samples", args.samples), ("scale", args.scale))
+               if v is not None}
+    if changes:
+        params = validate(sensitivity.ParamsFile, {**params.model_dump(), **changes},
+                          " and ".join(f"--{k}" for k in changes))
+    world = scaled(load_world(args.world), params.scale)
     analyses.study_points(variant, world, params, args.seed, args.params)
     out = out_dir(args, f"sensitivity_{variant.name}")
     folders.check(out, "sensitivity")
     with executor_for(args) as executor, folders.claim(out, "sensitivity") as target:
         say(target)
-        table = analyses.study(variant, world, params, list(report.ATTRIBUTED),
-                                  seed=args.seed, window=args.window, workers=args.workers,
-                                  store=ShardStore(target.path), executor=executor)
+        table = analyses.study(variant, world, params, params.metrics, seed=args.seed,
+                               window=args.window, workers=args.workers,
+                               store=ShardStore(target.path), executor=executor)
+        unconverged = sensitivity.convergence(table)
+        runs = sensitivity.runs_of(params.method, params.samples, len(params.params))
         publish(target, {"indices.csv": table}, params.method, args, variant=variant.name,
-                params=str(args.params))
-    print(f"{variant.variant.title}: {params.method} indices over {len(params.params)} "
-          f"parameter(s), seed {args.seed}, {args.window}-day window\n")
+                params=str(args.params), samples=params.samples, scale=params.scale,
+                runs=runs, converged=not unconverged)
+    print(f"{variant.variant.title}: {params.method} indices of {len(params.params)} factors, "
+          f"N = {params.samples} ({runs:,} runs), scale x{params.scale:g}, seed {args.seed}, "
+          f"{args.window}-day window\n")
     print(report.indices_text(table))
+    for line in unconverged:
+        print(textwrap.fill(f"coopsim: warning: not converged: {line}; raise --samples", 100),
+              file=sys.stderr)
     print(f"\nWrote {out / 'indices.csv'}")
 
 

@@ -1,8 +1,10 @@
 """Changing a variant or a world by dotted path: sweeps and clause-group hybrids.
 
 Paths name a provision (``preservation.min_days``), a world figure
-(``world.central_authorities.staff``, ``world.cases.age_days.mean``) or one refusal ground in a
-list (``mla.refusal_grounds.political_offence``, values ``on``/``off``). Values are a grid
+(``world.central_authorities.staff``, ``world.cases.age_days.mean``), one refusal ground in a
+list (``mla.refusal_grounds.political_offence``, values ``on``/``off``) or a factor that sets
+several figures at once (:mod:`sim.experiments.factors`: ``refusal_grounds.in_force``,
+``world.central_authorities.staff_scale``, ``world.retention.scale``). Values are a grid
 ``start:stop:step`` (stop included), a range ``low:high`` (for sampled designs) or a comma
 list.
 """
@@ -17,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.experiments.factors import FACTORS, check
 from sim.inputs.schema import InputError
 from sim.limits import MAX_POINTS
 from sim.vocabulary import Ground
@@ -83,6 +86,11 @@ def parse_set(option: str) -> tuple[str, list[Any]]:
 
 def apply(variant: dict, world: dict, path: str, value: Any) -> None:
     """Set ``path`` to ``value`` in the variant's or the world's data, in place."""
+    if path in FACTORS:
+        if problem := check(path, value):
+            raise InputError("--set", path, problem)
+        FACTORS[path].apply(variant, world, float(value))
+        return
     data, keys = (world, path.split(".")[1:]) if path.startswith("world.") \
         else (variant, path.split("."))
     node = data

@@ -1,7 +1,9 @@
 """Which clause or assumption moves the outcome most: Sobol and Morris indices (SALib).
 
 The same code path samples the parameters, evaluates any model on the sample (the simulator,
-or a test function with known indices) and analyses the outputs.
+or a test function with known indices) and analyses the outputs. Sobol indices come from
+Saltelli's sample without second-order terms (N(k + 2) runs for k factors) with SALib's
+bootstrap 95% intervals; :func:`convergence` says which results the sample cannot carry.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ import pandas as pd
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
 
 from sim.experiments.designs import GROUND_NAMES
+from sim.experiments.factors import FACTORS
 from sim.inputs.provisions import Variant
 from sim.inputs.schema import FieldProblem, Strict, read_toml, validate
 from sim.inputs.world import World
 from sim.limits import MAX_RUNS
+from sim.metrics.registry import METRICS
 
 Method = Literal["sobol", "morris"]
+HALF_WIDTH = 0.05  # the widest 95% half-width of a total index that counts as converged
 
 
 class Range(Strict):
@@ -36,20 +41,32 @@ class Range(Strict):
 
 
 class ParamsFile(Strict):
-    """A sensitivity study: uncertain parameters (dotted paths) and their ranges."""
+    """A sensitivity study: uncertain parameters (dotted paths) and their ranges, the design,
+    the metrics analysed and the world's scale each run draws."""
 
     params: dict[str, Range] = Field(min_length=1)
     method: Method = "sobol"
     samples: Annotated[int, Field(ge=4)] = 64
+    metrics: list[str] = Field(default=["not_obtained", "latency_median"], min_length=1)
+    scale: Annotated[float, Field(gt=0, le=1)] = 1.0
+
+    @model_validator(mode="after")
+    def _known_metrics(self) -> Self:
+        for i, m in enumerate(self.metrics):
+            if m not in METRICS:
+                raise FieldProblem(f"metrics.{i}", f"unknown metric {m!r}")
+        return self
 
     @model_validator(mode="after")
     def _runs(self) -> Self:
-        """At most ``MAX_RUNS`` model runs: Saltelli N(2k + 2), Morris N(k + 1)."""
+        """At most ``MAX_RUNS`` model runs: Saltelli N(k + 2), Morris N(k + 1)."""
         k = len(self.params)
-        per, formula = (2 * k + 2, "2k + 2") if self.method == "sobol" else (k + 1, "k + 1")
-        if self.samples * per > MAX_RUNS:
+        runs, formula = runs_of(self.method, self.samples, k), (
+            "k + 2" if self.method == "sobol" else "k + 1")
+        if runs > MAX_RUNS:
+            per = runs // self.samples
             raise FieldProblem("samples", f"{self.method} with {k} parameter(s) runs samples x "
-                               f"({formula}) = {self.samples * per:,} models, at most "
+                               f"({formula}) = {runs:,} models, at most "
                                f"{MAX_RUNS:,}: samples must be at most {MAX_RUNS // per:,}")
         return self
 
@@ -58,6 +75,12 @@ class ParamsFile(Strict):
         """Both bounds of a parameter lie in the range its path allows (``bounds = [0, 1e12]``
         for a period would only fail once sampled)."""
         for path, r in self.params.items():
+            if path in FACTORS:
+                f = FACTORS[path]
+                if not f.low <= r.bounds[0] < r.bounds[1] <= f.high:
+                    raise FieldProblem(f"params.{path}.bounds", f"{path}: within "
+                                       f"[{f.low:g}, {f.high:g}] ({f.meaning})")
+                continue
             if path.rsplit(".", 1)[-1] in GROUND_NAMES:
                 raise FieldProblem(f"params.{path}", "a listed ground is on or off: it has no "
                                    "range to sample")
@@ -118,6 +141,11 @@ def _is_model(kind: Any) -> bool:
     return isinstance(kind, type) and issubclass(kind, BaseModel)
 
 
+def runs_of(method: Method, samples: int, k: int) -> int:
+    """Model runs of a design: Saltelli N(k + 2), Morris N(k + 1)."""
+    return samples * (k + 2 if method == "sobol" else k + 1)
+
+
 def load_params(path: Path | str) -> ParamsFile:
     path = Path(path)
     return validate(ParamsFile, read_toml(path), path)
@@ -128,13 +156,13 @@ def problem(names: Sequence[str], bounds: Sequence[tuple[float, float]]) -> dict
 
 
 def sample(prob: dict, method: Method | Literal["lhs"], n: int, seed: int) -> np.ndarray:
-    """Parameter sample: Saltelli/Sobol (n * (2k + 2) rows), Morris trajectories, or LHS."""
+    """Parameter sample: Saltelli/Sobol (n(k + 2) rows), Morris trajectories, or LHS."""
     from SALib.sample import latin  # SALib loads on first use: runs that need none start lighter
     from SALib.sample import morris as morris_sample
     from SALib.sample import sobol as sobol_sample
 
     if method == "sobol":
-        return sobol_sample.sample(prob, n, calc_second_order=True, seed=seed)
+        return sobol_sample.sample(prob, n, calc_second_order=False, seed=seed)
     if method == "morris":
         return morris_sample.sample(prob, n, seed=seed)
     return latin.sample(prob, n, seed=seed)
@@ -161,7 +189,7 @@ def indices(prob: dict, method: Method, n: int, seed: int,
         if unobserved or (method == "sobol" and np.ptp(y[:, j]) == 0):  # no variance to split
             frame = pd.DataFrame(np.nan, index=prob["names"], columns=COLUMNS[method])
         elif method == "sobol":
-            r = sobol_analyze.analyze(prob, y[:, j], calc_second_order=True, seed=seed)
+            r = sobol_analyze.analyze(prob, y[:, j], calc_second_order=False, seed=seed)
             frame = pd.DataFrame({"S1": r["S1"], "S1_conf": r["S1_conf"], "ST": r["ST"],
                                   "ST_conf": r["ST_conf"]}, index=prob["names"])
             frame = frame.sort_values("ST", ascending=False)
@@ -170,5 +198,26 @@ def indices(prob: dict, method: Method, n: int, seed: int,
             frame = pd.DataFrame({"mu_star": r["mu_star"], "mu_star_conf": r["mu_star_conf"],
                                   "sigma": r["sigma"]}, index=prob["names"])
             frame = frame.sort_values("mu_star", ascending=False)
-        frames.append(frame.rename_axis("parameter").reset_index().assign(output=output))
-    return pd.concat(frames, ignore_index=True)
+        frames.append(frame.rename_axis("factor").reset_index().assign(metric=output))
+    table = pd.concat(frames, ignore_index=True)
+    return table[["factor", "metric", *COLUMNS[method]]]
+
+
+def convergence(table: pd.DataFrame, half_width: float = HALF_WIDTH) -> list[str]:
+    """What a Sobol result cannot carry: a total index whose 95% half-width exceeds
+    ``half_width``, a first-order index above its total one beyond both intervals, and first-
+    order indices that add up to more than one beyond their intervals. Empty: converged."""
+    if "ST" not in table:
+        return []
+    out = []
+    for m, g in table.groupby("metric", sort=False):
+        for _, r in g.iterrows():
+            if r["ST_conf"] > half_width:
+                out.append(f"{m}: ST of {r['factor']} is {r['ST']:.3f} +/- {r['ST_conf']:.3f}, "
+                           f"wider than +/- {half_width:g}")
+            if r["S1"] - r["ST"] > r["S1_conf"] + r["ST_conf"]:
+                out.append(f"{m}: S1 of {r['factor']} ({r['S1']:.3f}) exceeds its ST "
+                           f"({r['ST']:.3f}) beyond both intervals")
+        if g["S1"].sum() - 1 > np.sqrt((g["S1_conf"] ** 2).sum()):
+            out.append(f"{m}: the first-order indices add up to {g['S1'].sum():.2f}, above 1")
+    return out

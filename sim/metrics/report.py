@@ -128,13 +128,13 @@ def attribution_text(frame: pd.DataFrame) -> str:
 def indices_text(frame: pd.DataFrame) -> str:
     """Sensitivity indices, ranked, one block per output."""
     lines = []
-    for output, group in frame.groupby("output", sort=False):
+    for output, group in frame.groupby("metric", sort=False):
         label = metric(output).short
-        cols = [c for c in group.columns if c not in ("parameter", "output")]
-        lines += [f"{label}:", "| parameter | " + " | ".join(cols) + " |",
+        cols = [c for c in group.columns if c not in ("factor", "metric")]
+        lines += [f"{label}:", "| factor | " + " | ".join(cols) + " |",
                   "|---|" + "---|" * len(cols)]
         for _, row in group.iterrows():
-            lines.append(f"| {row['parameter']} | " + " | ".join(
+            lines.append(f"| {row['factor']} | " + " | ".join(
                 "n/a" if math.isnan(row[c]) else f"{row[c]:.3f}" for c in cols) + " |")
         if group[cols].isna().all().all():
             lines.append("(no indices: the output was not observed at every point, or did not "
