@@ -353,15 +353,26 @@ def study(tmp_path: Path, method: str, samples: int) -> Path:
     return write_toml(tmp_path / "study.toml", data)
 
 
-@pytest.mark.parametrize(("method", "per_sample"), [("sobol", 2 * 4 + 2), ("morris", 4 + 1)])
+@pytest.mark.parametrize(("method", "per_sample"),
+                         [("sobol", 8 + 2), ("pce", 1), ("morris", 8 + 1)])
 def test_study_runs_are_bounded(method: str, per_sample: int, tmp_path: Path) -> None:
-    most = limits.MAX_RUNS // per_sample  # the shipped study has four parameters
+    most = limits.MAX_RUNS // per_sample  # the shipped study has eight factors
     assert load_params(study(tmp_path, method, most)).samples == most
     path = study(tmp_path, method, most + 1)
     with pytest.raises(InputError) as info:
         load_params(path)
     assert (info.value.path, info.value.key) == (str(path), "samples")
     assert f"at most {most:,}" in info.value.message
+
+
+def test_a_factor_s_bounds_lie_in_its_range(tmp_path: Path) -> None:
+    data = read_toml(ROOT / "scenarios" / "studies" / "sensitivity.toml")
+    data["params"]["refusal_grounds.in_force"] = {"bounds": [0, 1.5]}
+    path = write_toml(tmp_path / "study.toml", data)
+    with pytest.raises(InputError) as info:
+        load_params(path)
+    assert info.value.key == "params.refusal_grounds.in_force.bounds"
+    assert "within [0, 1]" in info.value.message
 
 
 @pytest.mark.parametrize(("path", "bounds", "bad"), [

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import errno
+import hashlib
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_variant, set_value, variant_data
+from conftest import ROOT, make_variant, set_value, variant_data
 
 from sim.briefing import brief
 from sim.experiments import analyses, designs, execution, sensitivity
@@ -430,6 +432,34 @@ def test_sobol_indices_of_the_ishigami_function() -> None:
     assert list(table.index) == ["x1", "x2", "x3"]  # ranked by total index
 
 
+def test_pce_indices_of_the_ishigami_function() -> None:
+    """The metamodel's Sobol indices, through the path the shipped study takes, within 0.02
+    of the known ones; every half-width under 0.05 and S1 <= ST within the intervals."""
+    prob = sensitivity.problem(["x1", "x2", "x3"], [(-np.pi, np.pi)] * 3)
+    result = sensitivity.indices(prob, "pce", 1024, 1, ishigami, ["y"])
+    table = result.set_index("factor")
+    for name, s1, st in (("x1", 0.314, 0.558), ("x2", 0.442, 0.442), ("x3", 0.0, 0.244)):
+        assert table.loc[name, "S1"] == pytest.approx(s1, abs=0.02)
+        assert table.loc[name, "ST"] == pytest.approx(st, abs=0.02)
+    assert (table["ST_conf"] < 0.05).all()
+    assert (table["S1"] - table["ST"] <= table["S1_conf"] + table["ST_conf"]).all()
+    assert table["explained"].iloc[0] > 0.99
+
+
+def test_a_pce_of_a_polynomial_is_exact() -> None:
+    """y = x1 + 2 x2 + x1 x3 on [-1, 1]^3: variances 1/3, 4/3 and 1/9 of 16/9 in all."""
+    prob = sensitivity.problem(["x1", "x2", "x3"], [(-1.0, 1.0)] * 3)
+    table = sensitivity.indices(
+        prob, "pce", 200, 1, lambda x: x[:, 0] + 2 * x[:, 1] + x[:, 0] * x[:, 2],
+        ["y"]).set_index("factor")
+    total = 1 / 3 + 4 / 3 + 1 / 9
+    assert table.loc["x1", "S1"] == pytest.approx((1 / 3) / total, abs=1e-9)
+    assert table.loc["x1", "ST"] == pytest.approx((1 / 3 + 1 / 9) / total, abs=1e-9)
+    assert table.loc["x2", "ST"] == pytest.approx((4 / 3) / total, abs=1e-9)
+    assert table.loc["x3", "S1"] == pytest.approx(0, abs=1e-9)
+    assert table.loc["x3", "ST"] == pytest.approx((1 / 9) / total, abs=1e-9)
+
+
 def test_a_sample_too_small_is_flagged_as_not_converged() -> None:
     """A thousand base samples of the Ishigami function do not give half-widths under 0.05."""
     prob = sensitivity.problem(["x1", "x2", "x3"], [(-np.pi, np.pi)] * 3)
@@ -472,3 +502,22 @@ def test_an_output_that_does_not_vary_or_is_not_observed_has_no_sobol_indices() 
 
     missing = sensitivity.indices(prob, "morris", 8, 1, gaps, ["y"])
     assert missing["mu_star"].isna().all()
+
+
+def test_the_shipped_study_converges() -> None:
+    """The shipped study's indices (tests/sensitivity_baseline.csv, made by the command in
+    its .json from the study and the world as they are now): every total index within +/-
+    0.05, S1 <= ST within the intervals, over 90% of each metric's variance predicted."""
+    meta = json.loads((ROOT / "tests" / "sensitivity_baseline.json").read_text())
+    for key, path in (("study_sha256", "scenarios/studies/sensitivity.toml"),
+                      ("world_sha256", "scenarios/worlds/default.toml")):
+        digest = hashlib.sha256((ROOT / path).read_bytes()).hexdigest()
+        assert digest == meta[key], f"{path} changed: rerun `{meta['command']}`"
+    table = pd.read_csv(ROOT / "tests" / "sensitivity_baseline.csv")
+    params = sensitivity.load_params(ROOT / "scenarios" / "studies" / "sensitivity.toml")
+    assert len(params.params) >= 8
+    assert set(table["factor"]) == set(params.params)
+    assert set(table["metric"]) == set(params.metrics)
+    assert sensitivity.convergence(table) == []
+    assert (table["ST_conf"] < 0.05).all()
+    assert (table["S1"] - table["ST"] <= table["S1_conf"] + table["ST_conf"]).all()

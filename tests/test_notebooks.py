@@ -11,7 +11,7 @@ from nbclient import NotebookClient
 CI_SETTINGS = {  # a short horizon, a small world and few replications: seconds per notebook
     "COOPSIM_NOTEBOOK_WINDOW": "120", "COOPSIM_NOTEBOOK_SCALE": "0.02",
     "COOPSIM_NOTEBOOK_REPS": "2", "COOPSIM_NOTEBOOK_WORKERS": "1",
-    "COOPSIM_NOTEBOOK_SAMPLES": "4", "COOPSIM_NOTEBOOK_POINTS": "24", "MPLBACKEND": "Agg",
+    "COOPSIM_NOTEBOOK_SAMPLES": "50", "COOPSIM_NOTEBOOK_POINTS": "24", "MPLBACKEND": "Agg",
 }
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 

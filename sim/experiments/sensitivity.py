@@ -1,9 +1,17 @@
 """Which clause or assumption moves the outcome most: Sobol and Morris indices (SALib).
 
 The same code path samples the parameters, evaluates any model on the sample (the simulator,
-or a test function with known indices) and analyses the outputs. Sobol indices come from
-Saltelli's sample without second-order terms (N(k + 2) runs for k factors) with SALib's
-bootstrap 95% intervals; :func:`convergence` says which results the sample cannot carry.
+or a test function with known indices) and analyses the outputs. Three methods (SALib):
+
+- ``sobol``: Saltelli's sample without second-order terms (N(k + 2) runs for k factors),
+  Jansen's estimators, bootstrap 95% intervals;
+- ``pce``: the same variance-based (Sobol) indices from a polynomial chaos expansion fitted
+  on a Latin hypercube of N runs (:mod:`sim.experiments.chaos`), with bootstrap 95%
+  intervals and the share of the output's variance the metamodel predicts out of sample;
+  for a smooth output it needs far fewer runs than ``sobol`` for the same half-width;
+- ``morris``: elementary effects (N(k + 1) runs), for screening.
+
+:func:`convergence` says which results the sample cannot carry.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
 
+from sim.experiments import chaos
 from sim.experiments.designs import GROUND_NAMES
 from sim.experiments.factors import FACTORS
 from sim.inputs.provisions import Variant
@@ -25,8 +34,10 @@ from sim.inputs.world import World
 from sim.limits import MAX_RUNS
 from sim.metrics.registry import METRICS
 
-Method = Literal["sobol", "morris"]
+Method = Literal["sobol", "pce", "morris"]
 HALF_WIDTH = 0.05  # the widest 95% half-width of a total index that counts as converged
+EXPLAINED = 0.9  # the least share of the output's variance a metamodel must predict
+PCE_MIN_SAMPLES = 50  # runs of a polynomial chaos expansion, at the least
 
 
 class Range(Strict):
@@ -59,14 +70,16 @@ class ParamsFile(Strict):
 
     @model_validator(mode="after")
     def _runs(self) -> Self:
-        """At most ``MAX_RUNS`` model runs: Saltelli N(k + 2), Morris N(k + 1)."""
+        """At most ``MAX_RUNS`` model runs: Saltelli N(k + 2), PCE N, Morris N(k + 1)."""
         k = len(self.params)
-        runs, formula = runs_of(self.method, self.samples, k), (
-            "k + 2" if self.method == "sobol" else "k + 1")
+        if self.method == "pce" and self.samples < PCE_MIN_SAMPLES:
+            raise FieldProblem("samples", f"pce needs at least {PCE_MIN_SAMPLES} runs")
+        runs = runs_of(self.method, self.samples, k)
+        formula = {"sobol": "(k + 2)", "pce": "1", "morris": "(k + 1)"}[self.method]
         if runs > MAX_RUNS:
             per = runs // self.samples
             raise FieldProblem("samples", f"{self.method} with {k} parameter(s) runs samples x "
-                               f"({formula}) = {runs:,} models, at most "
+                               f"{formula} = {runs:,} models, at most "
                                f"{MAX_RUNS:,}: samples must be at most {MAX_RUNS // per:,}")
         return self
 
@@ -142,8 +155,8 @@ def _is_model(kind: Any) -> bool:
 
 
 def runs_of(method: Method, samples: int, k: int) -> int:
-    """Model runs of a design: Saltelli N(k + 2), Morris N(k + 1)."""
-    return samples * (k + 2 if method == "sobol" else k + 1)
+    """Model runs of a design: Saltelli N(k + 2), PCE N, Morris N(k + 1)."""
+    return samples * {"sobol": k + 2, "pce": 1, "morris": k + 1}[method]
 
 
 def load_params(path: Path | str) -> ParamsFile:
@@ -156,7 +169,8 @@ def problem(names: Sequence[str], bounds: Sequence[tuple[float, float]]) -> dict
 
 
 def sample(prob: dict, method: Method | Literal["lhs"], n: int, seed: int) -> np.ndarray:
-    """Parameter sample: Saltelli/Sobol (n(k + 2) rows), Morris trajectories, or LHS."""
+    """Parameter sample: Saltelli/Sobol (n(k + 2) rows), Morris trajectories, or LHS (n
+    rows: for ``lhs`` and ``pce``)."""
     from SALib.sample import latin  # SALib loads on first use: runs that need none start lighter
     from SALib.sample import morris as morris_sample
     from SALib.sample import sobol as sobol_sample
@@ -169,6 +183,7 @@ def sample(prob: dict, method: Method | Literal["lhs"], n: int, seed: int) -> np
 
 
 COLUMNS = {"sobol": ["S1", "S1_conf", "ST", "ST_conf"],
+           "pce": ["S1", "S1_conf", "ST", "ST_conf", "explained", "degree"],
            "morris": ["mu_star", "mu_star_conf", "sigma"]}
 
 
@@ -176,37 +191,51 @@ def indices(prob: dict, method: Method, n: int, seed: int,
             evaluate: Callable[[np.ndarray], np.ndarray], outputs: Sequence[str]) -> pd.DataFrame:
     """Sample, evaluate (rows -> one column per output) and analyse; ranked per output. An
     output not observed at every point (say, no evidence obtained in the measured windows) has no
-    indices (NaN), nor has one that does not vary under Sobol (no variance to apportion; its
-    Morris effects are then zero)."""
-    from SALib.analyze import morris as morris_analyze
-    from SALib.analyze import sobol as sobol_analyze
-
-    x = sample(prob, method, n, seed)
+    indices (NaN), nor has one that does not vary under Sobol or PCE (no variance to
+    apportion; its Morris effects are then zero)."""
+    x = sample(prob, "lhs" if method == "pce" else method, n, seed)
     y = np.asarray(evaluate(x), dtype=float).reshape(len(x), len(outputs))
     frames = []
     for j, output in enumerate(outputs):
         unobserved = not np.all(np.isfinite(y[:, j]))
-        if unobserved or (method == "sobol" and np.ptp(y[:, j]) == 0):  # no variance to split
+        if unobserved or (method != "morris" and np.ptp(y[:, j]) == 0):  # no variance to split
             frame = pd.DataFrame(np.nan, index=prob["names"], columns=COLUMNS[method])
-        elif method == "sobol":
-            r = sobol_analyze.analyze(prob, y[:, j], calc_second_order=False, seed=seed)
-            frame = pd.DataFrame({"S1": r["S1"], "S1_conf": r["S1_conf"], "ST": r["ST"],
-                                  "ST_conf": r["ST_conf"]}, index=prob["names"])
-            frame = frame.sort_values("ST", ascending=False)
         else:
-            r = morris_analyze.analyze(prob, x, y[:, j], seed=seed)
-            frame = pd.DataFrame({"mu_star": r["mu_star"], "mu_star_conf": r["mu_star_conf"],
-                                  "sigma": r["sigma"]}, index=prob["names"])
-            frame = frame.sort_values("mu_star", ascending=False)
+            frame = ANALYSES[method](prob, x, y[:, j], seed)
+            frame = frame.sort_values("mu_star" if method == "morris" else "ST", ascending=False)
         frames.append(frame.rename_axis("factor").reset_index().assign(metric=output))
     table = pd.concat(frames, ignore_index=True)
     return table[["factor", "metric", *COLUMNS[method]]]
 
 
+def _sobol(prob: dict, x: np.ndarray, y: np.ndarray, seed: int) -> pd.DataFrame:
+    from SALib.analyze import sobol  # SALib loads on first use
+
+    r = sobol.analyze(prob, y, calc_second_order=False, seed=seed)
+    return pd.DataFrame({"S1": r["S1"], "S1_conf": r["S1_conf"], "ST": r["ST"],
+                         "ST_conf": r["ST_conf"]}, index=prob["names"])
+
+
+def _pce(prob: dict, x: np.ndarray, y: np.ndarray, seed: int) -> pd.DataFrame:
+    return chaos.indices(x, y, prob["bounds"], prob["names"], seed)
+
+
+def _morris(prob: dict, x: np.ndarray, y: np.ndarray, seed: int) -> pd.DataFrame:
+    from SALib.analyze import morris
+
+    r = morris.analyze(prob, x, y, seed=seed)
+    return pd.DataFrame({"mu_star": r["mu_star"], "mu_star_conf": r["mu_star_conf"],
+                         "sigma": r["sigma"]}, index=prob["names"])
+
+
+ANALYSES = {"sobol": _sobol, "pce": _pce, "morris": _morris}
+
+
 def convergence(table: pd.DataFrame, half_width: float = HALF_WIDTH) -> list[str]:
-    """What a Sobol result cannot carry: a total index whose 95% half-width exceeds
-    ``half_width``, a first-order index above its total one beyond both intervals, and first-
-    order indices that add up to more than one beyond their intervals. Empty: converged."""
+    """What a Sobol or PCE result cannot carry: a total index whose 95% half-width exceeds
+    ``half_width``, a first-order index above its total one beyond both intervals, first-order
+    indices that add up to more than one beyond their intervals, and a metamodel that explains
+    less than ``EXPLAINED`` of the variance. Empty: converged."""
     if "ST" not in table:
         return []
     out = []
@@ -220,4 +249,7 @@ def convergence(table: pd.DataFrame, half_width: float = HALF_WIDTH) -> list[str
                            f"({r['ST']:.3f}) beyond both intervals")
         if g["S1"].sum() - 1 > np.sqrt((g["S1_conf"] ** 2).sum()):
             out.append(f"{m}: the first-order indices add up to {g['S1'].sum():.2f}, above 1")
+        if "explained" in g and g["explained"].iloc[0] < EXPLAINED:
+            out.append(f"{m}: the metamodel explains {g['explained'].iloc[0]:.0%} of the "
+                       f"variance, under {EXPLAINED:.0%}")
     return out

@@ -135,7 +135,8 @@ def indices_text(frame: pd.DataFrame) -> str:
                   "|---|" + "---|" * len(cols)]
         for _, row in group.iterrows():
             lines.append(f"| {row['factor']} | " + " | ".join(
-                "n/a" if math.isnan(row[c]) else f"{row[c]:.3f}" for c in cols) + " |")
+                "n/a" if math.isnan(row[c]) else f"{row[c]:.0f}" if c == "degree"
+                else f"{row[c]:.3f}" for c in cols) + " |")
         if group[cols].isna().all().all():
             lines.append("(no indices: the output was not observed at every point, or did not "
                          "vary)")
