@@ -33,7 +33,7 @@ def scenarios(draw: st.DrawFn):
     v = variant_data()
     set_value(v, "scope.offences", draw(subsets(Offence)))
     set_value(v, "preservation.available", draw(st.booleans()))
-    set_value(v, "preservation.min_days", draw(st.sampled_from([0, 30, 60, 90, 180, 365])))
+    set_value(v, "preservation.min_days", draw(st.sampled_from([1, 30, 60, 90, 180, 365])))
     set_value(v, "preservation.continues_pending_mla", draw(st.booleans()))
     set_value(v, "preservation.extension", draw(st.booleans()))
     set_value(v, "preservation.dual_criminality", draw(st.sampled_from(list(DualCriminality))))
