@@ -277,8 +277,9 @@ def cmd_capacity(args: argparse.Namespace) -> None:
         with target.staging() as stage:
             writing.write(stage, {"capacity.csv": curve, **pack.chart_files(fig, "capacity"),
                                   "manifest.json": body})
-    print(f"{office}'s central authority under {variant.variant.title}: median days from an "
-          f"MLA request's arrival to its execution, by staff (same cases at every figure)\n")
+    print(textwrap.fill(f"{office}'s central authority under {variant.variant.title}: median "
+                        "days from an MLA request's arrival to its execution, by staff (same "
+                        "cases at every figure)", 100) + "\n")
     print(matrix.markdown([["staff", "median days", "requests executed", "not obtained",
                             "meets target"],
                            *[[f"{r.staff:,}" if r.staff != "unlimited" else r.staff,
@@ -289,4 +290,6 @@ def cmd_capacity(args: argparse.Namespace) -> None:
                f"{answer:,}" if answer is not None else
                f"no staff figure meets {args.target_days:,} days: even unlimited staff leave a "
                "median above it (review and execution alone take longer)")
-    print(f"\n{office}: {verdict}. Wrote {out / 'capacity.csv'} and {out / 'capacity.png'}")
+    print("\n" + textwrap.fill(f"{office}: {verdict}. Wrote {out / 'capacity.csv'} and "
+                              f"{out / 'capacity.png'}", 100, break_long_words=False,
+                              break_on_hyphens=False))
