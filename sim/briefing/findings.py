@@ -44,7 +44,7 @@ class Number:
     shown: str
     low: float = math.nan
     high: float = math.nan
-    unit: str = ""  # a difference's: 'points' or 'days'
+    unit: str = ""  # a difference's: 'points', or a count's unit ('days', 'files', ...)
 
     @property
     def difference(self) -> bool:
@@ -60,9 +60,9 @@ class Number:
         """The 95% interval as sentences print it ('' for a level)."""
         if not self.difference:
             return ""
-        if self.unit == "days":
-            return f"{self.low:+.0f} to {self.high:+.0f}"
-        return f"{pts(self.low)} to {pts(self.high)}"
+        if self.unit == "points":
+            return f"{pts(self.low)} to {pts(self.high)}"
+        return f"{self.low:+,.0f} to {self.high:+,.0f}"
 
 
 @dataclass(frozen=True)
@@ -190,9 +190,9 @@ def interval_text(n: Number) -> str:
     return f"{INDISTINGUISHABLE}: {text}" if n.zero_in_ci else text
 
 
-def day_difference(what: str, d: tuple[float, float, float]) -> Number:
-    """A paired difference of days."""
-    return Number(what, d[0], f"{d[0]:+.0f}", d[1], d[2], "days")
+def day_difference(what: str, d: tuple[float, float, float], unit: str = "days") -> Number:
+    """A paired difference of days (or of another count: ``unit``), whole."""
+    return Number(what, d[0], f"{d[0]:+,.0f}", d[1], d[2], unit)
 
 
 # -- rankings ------------------------------------------------------------------------------

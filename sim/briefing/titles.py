@@ -14,6 +14,7 @@ from sim.briefing.brief import NO_PRESERVATION
 from sim.briefing.charts.style import names
 from sim.briefing.findings import (
     HEADLINE,
+    INDISTINGUISHABLE,
     Context,
     Finding,
     Number,
@@ -192,14 +193,31 @@ def _refusals(c: Context) -> Finding:
     numbers = [r, low, high]
     sentence = f"Under {ref.label}, {r.shown} of every 1,000 decided requests are refused"
     if per_text[ref.key] > 0:
-        g = rate.loc[ref.key].idxmax()
-        top = Number(f"refusals per 1,000 on {g}: {ref.label}", float(rate.loc[ref.key, g]),
-                     f"{rate.loc[ref.key, g]:.0f}")
-        numbers.append(top)
-        sentence += f", most often on '{metric(g).short}' ({top.shown} per 1,000)"
+        sentence += _commonest_ground(c, [g.name for g in grounds], numbers)
     sentence += (f"; across the texts, from {low.shown} ({c.label(lo)}) to {high.shown} "
                  f"({c.label(hi)}) per 1,000")
     return Finding("refusals", sentence + ".", tuple(numbers), stem, sentence.split("; ")[0])
+
+
+def _commonest_ground(c: Context, grounds: list[str], numbers: list[Number]) -> str:
+    """', most often on X (41 per 1,000; the next, Y: -28 per 1,000, 95% CI ...)': the
+    reference's commonest ground against the next, per window."""
+    per = {g: c.series(c.ref.key, g) / c.series(c.ref.key, "decided") * 1000 for g in grounds}
+    top = extreme(per, c.seed, lowest=False)
+    first = Number(f"refusals per 1,000 on {top.first}: {c.ref.label}",
+                   float(per[top.first].mean()), f"{per[top.first].mean():.0f}")
+    numbers.append(first)
+    names_of = " and ".join(f"'{metric(g).short}'" for g in top.tier)
+    if top.ties:
+        return f", most often on {names_of} ({first.shown} per 1,000 on the first; " \
+               f"{INDISTINGUISHABLE})"
+    text = f", most often on {names_of} ({first.shown} per 1,000"
+    if top.next:
+        d = day_difference(f"refusals per 1,000 on {top.next[0]} minus {top.first}",
+                           top.next[1], "per 1,000")
+        numbers.append(d)
+        text += f"; '{metric(top.next[0]).short}', the next: {interval_text(d)}"
+    return text + ")"
 
 
 def _flow(c: Context) -> Finding:
@@ -230,8 +248,10 @@ def _backlog(c: Context) -> Finding:
     if top.next:
         k = top.next[0]
         nxt = Number(f"files held, steady state: {k}", float(per[k].mean()), _about(per[k].mean()))
-        numbers.append(nxt)
-        text += f", against {nxt.shown} at {k}, the next"
+        d = day_difference(f"files held, steady state: {k} minus {top.first}", top.next[1],
+                           "files")
+        numbers += [nxt, d]
+        text += f", against {nxt.shown} at {k}, the next ({interval_text(d)})"
     return Finding("backlog", text + ".", tuple(numbers), stem, text.split(", against")[0])
 
 
