@@ -57,6 +57,23 @@ def test_quote_is_verbatim_in_the_cited_document(path: Path, key: str, table: di
     assert normalise(table["quote"]) in text, f"{path.name}: {key}: quote not in {documents[0]}"
 
 
+RESEARCH = ROOT.parent / "shared" / "research"
+
+
+@pytest.mark.skipif(not RESEARCH.is_dir(), reason="../shared/research/ is not beside the project")
+@pytest.mark.parametrize(("path", "key", "table"),
+                         [p for p in quotes() if not SEED_NAME.search(p.values[2]["source"])])
+def test_a_quote_from_elsewhere_is_quoted_there_or_marked_a_paraphrase(
+        path: Path, key: str, table: dict) -> None:
+    """A quote whose source is not a seed file (a reference text) stands in quotation marks
+    in the research notes it cites, or says it is a paraphrase."""
+    if table.get("paraphrase"):
+        return
+    notes = " ".join(normalise(f.read_text(encoding="utf-8")) for f in RESEARCH.glob("*.md"))
+    assert f'"{normalise(table["quote"])}"' in notes, (
+        f"{path.name}: {key}: not quoted in ../shared/research/: mark it `paraphrase = true`")
+
+
 NUMBER_WORDS = {"ten": "10", "thirty": "30", "sixty": "60", "ninety": "90",
                 "one hundred and eighty": "180", "hundred and eighty": "180"}
 

@@ -119,6 +119,9 @@ def detail(v: Variant) -> str:
         lines += [f"- value: {value_text(c)}", f"- status: {c.status.replace('_', ' ')}"]
         for name in ("source", "quote", "fallback", "note"):
             text = getattr(c, name)
-            if text:
-                lines.append(f"- {name}: " + (f'"{text}"' if name == "quote" else text))
+            if text and name == "quote":
+                lines.append(f"- paraphrase (not the source's words): {text}" if c.paraphrase
+                             else f'- quote: "{text}"')
+            elif text:
+                lines.append(f"- {name}: {text}")
     return "\n".join(lines)

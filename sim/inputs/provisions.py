@@ -39,13 +39,16 @@ class Cited[T](Strict):
     """A provision value with where it comes from.
 
     ``stated`` and ``by_reference`` need a ``source`` (file and article); ``silent`` needs
-    the ``fallback`` that then applies; ``assumption`` needs a ``note`` saying why.
+    the ``fallback`` that then applies; ``assumption`` needs a ``note`` saying why. A
+    ``quote`` is the source's own words unless ``paraphrase`` says it is a summary (of a
+    secondary source, where the document itself is not at hand).
     """
 
     value: T
     status: Status = "stated"
     source: str | None = None
     quote: str | None = None
+    paraphrase: bool = False
     fallback: str | None = None
     note: str | None = None
 
@@ -59,6 +62,8 @@ class Cited[T](Strict):
             raise FieldProblem("note", "an assumption needs a note saying what it assumes")
         if self.quote and len(self.quote.split()) > MAX_QUOTE_WORDS:
             raise FieldProblem("quote", f"longer than {MAX_QUOTE_WORDS} words")
+        if self.paraphrase and not self.quote:
+            raise FieldProblem("paraphrase", "marks a quote: give the quote it describes")
         return self
 
 
