@@ -65,13 +65,15 @@ def test_charts_label_their_axes(figures) -> None:
 
 
 def test_one_series_per_variant(brief, figures) -> None:
-    labels = {v.label for v in brief.variants}
+    labels = {e.label for e in findings.Context(brief).entries}
+    assert "No treaty (no cooperation chapter)" in labels  # shown as what it is
     bars = figures["1_loss_by_variant"].axes[0]
     assert len(bars.patches) == len(NAMES)
-    ticks = {t.get_text().removesuffix(" (reference)") for t in bars.get_yticklabels()}
+    ticks = {t.get_text().replace("\n", " ").removesuffix(" (reference)")
+             for t in bars.get_yticklabels()}
     assert ticks == labels
     legend = figures["3_latency"].axes[0].get_legend().get_texts()
-    assert {t.get_text().split(":")[0] for t in legend} == labels
+    assert {t.get_text().replace("\n", " ").split(":")[0] for t in legend} == labels
     causes = figures["4a_loss_by_cause"].axes[0]
     assert len(causes.patches) == len(NAMES) * len(charts.outcomes.CAUSES)
     heat = figures["4b_refusals_by_ground"].axes[0]
@@ -186,7 +188,9 @@ def test_brief_command_writes_the_whole_pack(tmp_path: Path, capsys) -> None:
     table = md.split("## Findings table")[1].split("## ")[0]
     for name in NAMES:
         label = load_variant(ROOT / "scenarios" / f"{name}.toml").label
-        assert sum(f"| {label} |" in line for line in table.splitlines()) == 1
+        assert sum(f"| {label} |" in line or f"| {label} (no cooperation chapter) |" in line
+                   for line in table.splitlines()) == 1
+    assert "| - | No treaty (no cooperation chapter) |" in table  # shown, not ranked
     assert "## Assumptions and sources" in md
     assert "120-day windows after a 0-day warm-up" in md
     manifest = json.loads((out / "manifest.json").read_text())

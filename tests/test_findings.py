@@ -44,10 +44,14 @@ def test_texts_with_identical_rules_are_one_entry(brief, pack_dir) -> None:
     assert brief.fallback == [False, True]
     rows = pack.findings_table(brief)
     assert len(rows) == 1 + 2
-    assert any("Schjolberg 2023 = Viet Nam 2022 = No treaty" in r for r in rows)
-    summary = " ".join(findings.summary(statements.findings(brief)))
+    assert any("Schjolberg 2023 = Viet Nam 2022 = No treaty (no cooperation chapter)" in r
+               for r in rows)
+    found = statements.findings(brief)
+    summary = " ".join(findings.summary(found))
     assert "Schjolberg 2023, Viet Nam 2022 and No treaty compile to the same rules" in summary
-    assert "falls back" in summary
+    assert "falls back" in summary and "not ranked among the drafts" in summary
+    headline = next(f for f in found if f.key == "headline")
+    assert "Schjolberg" not in headline.sentence  # a text that says nothing is not ranked
     bars = pack.figures(brief)["1_loss_by_variant"].axes[0].patches
     assert len(bars) == 2
 

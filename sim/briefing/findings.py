@@ -32,6 +32,7 @@ from sim.experiments import analyses
 
 INDISTINGUISHABLE = "indistinguishable"
 HEADLINE = "not_obtained"  # decided requests that end without the evidence, for any cause
+NO_CHAPTER = "no cooperation chapter"  # texts whose parties get the routes of non-parties
 
 
 @dataclass(frozen=True)
@@ -95,9 +96,10 @@ class Entry:
 
 def entries(groups: Sequence[Sequence[str]], fallback: Sequence[bool], labels: dict[str, str],
             kinds: dict[str, str]) -> list[Entry]:
-    """The entries of a comparison, one per group of identical texts."""
-    return [Entry(g[0], tuple(g), " = ".join(labels[n] for n in g),
-                  any(kinds[n] == "draft" for n in g), fb)
+    """The entries of a comparison, one per group of identical texts; one whose texts change
+    no route says so in its label."""
+    return [Entry(g[0], tuple(g), " = ".join(labels[n] for n in g)
+                  + (f" ({NO_CHAPTER})" if fb else ""), any(kinds[n] == "draft" for n in g), fb)
             for g, fb in zip(groups, fallback, strict=True)]
 
 

@@ -153,7 +153,8 @@ def _sections(brief: Brief, world: World, figs: dict[str, Figure],
         "Means over replications; the difference to the reference is paired (the same cases "
         "under both texts) with its bootstrap 95% interval, 'indistinguishable' when the "
         "interval contains zero. Rank: its range over what the intervals cannot separate "
-        "(1 = least evidence not obtained). Texts with identical rules share a row. Every "
+        "(1 = least evidence not obtained); a text with no cooperation chapter in effect is "
+        "not ranked. Texts with identical rules share a row. Every "
         "sentence of this brief, with each number it states and its interval, is in "
         "`findings.csv`."], table=findings_table(brief)))
     sections.append(Section("Provisions compared", [
@@ -171,7 +172,8 @@ def findings_table(brief: Brief) -> list[list[str]]:
     c = Context(brief)
     d = brief.stats.set_index(["variant", "metric"])
     head = findings.HEADLINE
-    rank = findings.ranks(c.entries, brief.runs, head, brief.settings.seed)
+    ranked = [e for e in c.entries if not e.falls_back]  # a text that changes no route: unranked
+    rank = findings.ranks(ranked, brief.runs, head, brief.settings.seed)
     shown = ("data_loss", "refusal_rate", "latency_median", "latency_p90")
     rows = [["rank", "text", "kind", f"{metric(head).short} (10-90%)",
              "difference to reference (95% CI)", *(metric(m).short for m in shown)]]
@@ -184,7 +186,8 @@ def findings_table(brief: Brief) -> list[list[str]]:
     for e in sorted(c.entries, key=order):
         x = d.loc[(e.key, head)]
         rows.append([
-            findings.rank_text(rank[e.key]) if e.key in rank else "n/a", e.label,
+            findings.rank_text(rank[e.key]) if e.key in rank else
+            "-" if e.falls_back else "n/a", e.label,
             ", ".join(dict.fromkeys(kinds[n] for n in e.names)),
             "n/a" if np.isnan(x["mean"]) else
             f"{percent(x['mean'], 1)} ({percent(x['p10'], 1)}-{percent(x['p90'], 1)})",

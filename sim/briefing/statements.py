@@ -15,6 +15,7 @@ from sim.briefing.brief import NO_PRESERVATION, Brief
 from sim.briefing.charts.style import names, percent
 from sim.briefing.findings import (
     HEADLINE,
+    NO_CHAPTER,
     Context,
     Entry,
     Extreme,
@@ -95,7 +96,7 @@ def _headline(c: Context) -> list[Finding]:
     """Which draft leaves the least and the most evidence unobtained, against the reference;
     and a reference text that does better than every draft."""
     known = [e for e in c.entries if np.isfinite(c.mean(e.key))]  # NaN: nothing decided
-    drafts = [e for e in known if e.draft] or known
+    drafts = _drafts(known)
     series = {e.key: c.series(e.key) for e in drafts}
     low = extreme(series, c.seed)
     high = extreme(series, c.seed, lowest=False)
@@ -139,20 +140,35 @@ def _overall(c: Context, drafts: list[Entry], low: Extreme) -> list[Finding]:
                     f"{c.label(low.first)}: {interval_text(d)}).", (x, d), summary=True)]
 
 
+def _drafts(entries: list[Entry]) -> list[Entry]:
+    """The drafts the headline ranks: those with a cooperation chapter in effect (a partial
+    submission that changes no route says nothing to rank), else whatever there is."""
+    return ([e for e in entries if e.draft and not e.falls_back]
+            or [e for e in entries if not e.falls_back] or entries)
+
+
 def _groups(c: Context) -> list[Finding]:
-    """Texts whose compiled rules are identical: one entry, named as such."""
+    """Texts whose compiled rules are identical (one entry, named as such), and texts that
+    change no route (shown as what they are, not ranked among the drafts)."""
     out = []
     for e in c.entries:
-        if not e.grouped:
+        if not (e.grouped or e.falls_back):
             continue
         who = names([c.brief.labels[n] for n in e.names])
-        why = ("no cooperation chapter takes effect: every request falls back to the pair's "
-               "bilateral treaty or letters rogatory" if e.falls_back else
-               "they differ only in clauses that change no route")
-        out.append(Finding(f"identical:{e.key}", f"{who} compile to the same rules for every "
-                           f"pair of States and every offence ({why}); one run stands for "
-                           "them, and every chart and table shows them as one text.",
-                           summary=True))
+        if not e.falls_back:
+            out.append(Finding(f"identical:{e.key}", f"{who} compile to the same rules for "
+                               "every pair of States and every offence (they differ only in "
+                               "clauses that change no route); one run stands for them, and "
+                               "every chart and table shows them as one text.", summary=True))
+            continue
+        x = level(f"{HEADLINE}: {e.label}", c.mean(e.key))
+        same = (" compile to the same rules for every pair of States and every offence: "
+                if e.grouped else " changes no route: ")
+        out.append(Finding(f"identical:{e.key}", f"{who}{same}{NO_CHAPTER} takes effect, so "
+                           "every request falls back to the pair's bilateral treaty or letters "
+                           f"rogatory, and {x.shown} of decided requests end without the "
+                           "evidence; they are shown as one text, not ranked among the drafts.",
+                           (x,), summary=True))
     return out
 
 
@@ -164,7 +180,7 @@ def _period_label(c: Context, name: str) -> str:
 def _period_reason(c: Context) -> list[Finding]:
     """What the best draft's preservation period alone does to the reference text (the
     sweep), against the gap between the two texts."""
-    drafts = {e.key: c.series(e.key) for e in c.entries if e.draft}
+    drafts = {e.key: c.series(e.key) for e in _drafts(c.entries) if e.draft}
     low = extreme(drafts, c.seed) if drafts else None
     if low is None or c.ref.key in low.tier:
         return []

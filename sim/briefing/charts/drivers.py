@@ -139,7 +139,8 @@ def attribution_waterfall(attribution: pd.DataFrame, start: float, a: str, b: st
         fig = figure()
         ax = fig.add_subplot()
         labels, running = _waterfall_bars(ax, rows, metric, start, total, share, style, a, b)
-        ax.set_xticks(range(len(labels)), [_wrap(t) for t in labels], fontsize=11)
+        ax.set_xticks(range(len(labels)), [_wrap(t, max(14, -(-len(t) // 3))) for t in labels],
+                      fontsize=11)
         ax.set_ylim(0, max(start, start + total, running) * 1.18 or 0.05)
         ax.set_ylabel(_axis_label(metric))
         if share:
@@ -177,7 +178,7 @@ def _waterfall_bars(ax: Axes, rows: pd.DataFrame, metric: str, start: float, tot
 
 def _axis_label(metric: str) -> str:
     m = registry.metric(metric)
-    return f"{m.short} (% of decided requests)" if m.kind is Kind.SHARE else m.label
+    return f"{m.short} (%)" if m.kind is Kind.SHARE else m.label
 
 
 def _no_gap(style: Style, a: str, b: str, metric: str, title: str, note: str) -> Figure:
