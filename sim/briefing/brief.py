@@ -116,13 +116,17 @@ def sweep_points(reference: Variant) -> list[tuple[str, float, dict]]:
     return points
 
 
+def period_of(v: Variant) -> str:
+    """The preservation period a text sets, as the sweep labels it ('none' without one)."""
+    p = v.preservation
+    return f"{p.min_days.value:g}" if p.available.value else NO_PRESERVATION
+
+
 def period_marks(variants: Sequence[Variant]) -> dict[str, list[str]]:
     """Which variants set which preservation period ('none' where a text has no preservation)."""
     marks: dict[str, list[str]] = {}
     for v in variants:
-        p = v.preservation
-        key = f"{p.min_days.value:g}" if p.available.value else NO_PRESERVATION
-        marks.setdefault(key, []).append(v.label)
+        marks.setdefault(period_of(v), []).append(v.label)
     return marks
 
 

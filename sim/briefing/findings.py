@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sim.briefing.brief import Brief
-from sim.briefing.charts.style import percent
+from sim.briefing.charts.style import percent, points
 from sim.experiments import analyses
 
 INDISTINGUISHABLE = "indistinguishable"
@@ -62,7 +62,7 @@ class Number:
         if not self.difference:
             return ""
         if self.unit == "points":
-            return f"{pts(self.low)} to {pts(self.high)}"
+            return f"{points(self.low)} to {points(self.high)}"
         return f"{self.low:+,.0f} to {self.high:+,.0f}"
 
 
@@ -150,8 +150,8 @@ class Context:
 
     @property
     def decided(self) -> bool:
-        return bool(self.brief.runs["decided"].sum() > 0) and any(
-            np.isfinite(self.mean(e.key)) for e in self.entries)
+        """Whether any text decided any request (else no share can be measured)."""
+        return any(np.isfinite(self.mean(e.key)) for e in self.entries)
 
 
 # -- paired differences ------------------------------------------------------------------
@@ -168,7 +168,7 @@ def contrast(a: pd.Series, b: pd.Series, seed: int) -> tuple[float, float, float
 
 def difference(what: str, d: tuple[float, float, float]) -> Number:
     """A paired difference of shares, in points."""
-    return Number(what, d[0], pts(d[0]), d[1], d[2], "points")
+    return Number(what, d[0], points(d[0]), d[1], d[2], "points")
 
 
 def level(what: str, x: float, digits: int = 1) -> Number:
@@ -180,11 +180,6 @@ def days_number(what: str, x: float) -> Number:
     return Number(what, x, f"{x:.0f}")
 
 
-def pts(x: float) -> str:
-    """Points, signed."""
-    return f"{100 * x:+.1f}" if math.isfinite(x) else "n/a"
-
-
 def interval_text(n: Number) -> str:
     """'-7.4 points, 95% CI -8.2 to -6.7', prefixed with 'indistinguishable: ' when the
     interval contains zero."""
@@ -192,8 +187,8 @@ def interval_text(n: Number) -> str:
     return f"{INDISTINGUISHABLE}: {text}" if n.zero_in_ci else text
 
 
-def day_difference(what: str, d: tuple[float, float, float], unit: str = "days") -> Number:
-    """A paired difference of days (or of another count: ``unit``), whole."""
+def count_difference(what: str, d: tuple[float, float, float], unit: str) -> Number:
+    """A paired difference of a count (days, files, refusals per 1,000), whole."""
     return Number(what, d[0], f"{d[0]:+,.0f}", d[1], d[2], unit)
 
 

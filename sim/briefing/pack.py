@@ -50,8 +50,10 @@ class Section:
     folded: bool = False  # a long table: folded away in HTML
 
 
-def style_of(brief: Brief) -> charts.Style:
-    """The charts' style: texts with identical rules carry their group's label."""
+def style_of(brief: Brief, entries: list[findings.Entry] | None = None) -> charts.Style:
+    """The charts' style: texts with identical rules carry their group's label (``entries``:
+    the brief's, found here if not given)."""
+    entries = Context(brief).entries if entries is None else entries
     s = brief.settings
     scale = (f"scaled x{s.scale:g} (each replication draws {s.scale:.0%} of a year's cases, "
              "with staff scaled alike)" if s.scale < 1 else "at full scale")
@@ -59,8 +61,7 @@ def style_of(brief: Brief) -> charts.Style:
               f"{s.reps} replications (consecutive {s.window}-day windows after a "
               f"{s.warmup:,}-day warm-up); same cases for every variant.")
     style = charts.Style.of(brief.variants, brief.reference, source)
-    grouped = {e.key: e.label for e in Context(brief).entries}
-    return replace(style, labels={**style.labels, **grouped})
+    return replace(style, labels={**style.labels, **{e.key: e.label for e in entries}})
 
 
 def figures(brief: Brief, found: list[Finding] | None = None) -> dict[str, Figure]:
@@ -69,10 +70,11 @@ def figures(brief: Brief, found: list[Finding] | None = None) -> dict[str, Figur
     identical rules are one bar, one row, one curve."""
     found = statements.findings(brief) if found is None else found
     title = findings.titles(found)
-    st, s = style_of(brief), brief.settings
-    keys = [e.key for e in Context(brief).entries]
-    ref = next(k for k in keys if k in Context(brief).ref.names)
-    widest = next(e.key for e in Context(brief).entries if brief.widest in e.names)
+    c, s = Context(brief), brief.settings
+    st = style_of(brief, c.entries)
+    keys = [e.key for e in c.entries]
+    ref = c.ref.key
+    widest = next(e.key for e in c.entries if brief.widest in e.names)
     stats = brief.stats[brief.stats["variant"].isin(keys)]
     medians = stats[stats["metric"] == "latency_median"].set_index("variant")["mean"]
     per_year = s.reps * s.scale * s.window / 365  # windows of a scaled world -> a world year
@@ -203,7 +205,7 @@ def _versus(x: pd.Series, is_reference: bool) -> str:
         return "n/a"
     text = findings.interval_text(findings.difference("", (x["diff"], x["ci_low"],
                                                            x["ci_high"])))
-    return text.replace(" points, 95% CI ", " pts (").replace(" to ", " to ") + ")"
+    return text.replace(" points, 95% CI ", " pts (") + ")"
 
 
 def _assumptions(world: World) -> list[list[str]]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from sim.briefing import titles
-from sim.briefing.brief import NO_PRESERVATION, Brief
-from sim.briefing.charts.style import names, percent
+from sim.briefing.brief import NO_PRESERVATION, Brief, period_of
+from sim.briefing.charts.style import names, percent, points
 from sim.briefing.findings import (
     HEADLINE,
     NO_CHAPTER,
@@ -26,7 +26,6 @@ from sim.briefing.findings import (
     extreme,
     interval_text,
     level,
-    pts,
 )
 
 
@@ -172,11 +171,6 @@ def _groups(c: Context) -> list[Finding]:
     return out
 
 
-def _period_label(c: Context, name: str) -> str:
-    p = c.brief.variant(name).preservation
-    return f"{p.min_days.value:g}" if p.available.value else NO_PRESERVATION
-
-
 def _period_reason(c: Context) -> list[Finding]:
     """What the best draft's preservation period alone does to the reference text (the
     sweep), against the gap between the two texts."""
@@ -187,7 +181,8 @@ def _period_reason(c: Context) -> list[Finding]:
     best, ref = low.first, c.ref
     if not np.isfinite(c.mean(ref.key)):
         return []
-    mine, theirs = _period_label(c, best), _period_label(c, c.brief.reference)
+    b = c.brief
+    mine, theirs = period_of(b.variant(best)), period_of(b.variant(b.reference))
     gap = c.versus_reference(best)
     if mine == theirs:
         return [Finding("period_reason", f"{c.label(best)} sets the same preservation period "
@@ -230,12 +225,12 @@ def _attribution(c: Context) -> Finding:
                        f"{interval_text(gap)}; the clause groups' contributions are not "
                        "findings.", (gap,), stem, f"The gap between {between} is "
                        "indistinguishable from zero", summary=True)
-    parts = [Number(f"Shapley contribution of the {g} clauses", v, pts(v))
+    parts = [Number(f"Shapley contribution of the {g} clauses", v, points(v))
              for g, v in a.iloc[:2].items()]
     said = [f"the {g} clauses {n.shown} points" for g, n in zip(a.index, parts, strict=False)]
     if len(a) > 2:
         rest = float(a.iloc[2:].sum())
-        parts.append(Number("Shapley contribution of the other clause groups", rest, pts(rest)))
+        parts.append(Number("Shapley contribution of the other clause groups", rest, points(rest)))
         said.append(f"the other groups {parts[-1].shown} together")
     k = b.settings.attribution_reps
     windows = Number("windows each mix of the two texts runs", k, f"{k}")

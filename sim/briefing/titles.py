@@ -19,7 +19,7 @@ from sim.briefing.findings import (
     Finding,
     Number,
     contrast,
-    day_difference,
+    count_difference,
     days_number,
     difference,
     extreme,
@@ -157,17 +157,18 @@ def _latency(c: Context) -> Finding:
     first = days_number(f"{m}: {c.label(fast.first)}", c.mean(fast.first, m))
     numbers = [first]
     who = names([c.label(k) for k in fast.tier])
-    sentence = f"Half the evidence arrives within {first.shown} days under {who}"
+    sentence = title = f"Half the evidence arrives within {first.shown} days under {who}"
     if fast.ties:
         sentence += " (indistinguishable from one another)"
+        title += ", indistinguishable"
     if ref.key not in fast.tier:
         r = days_number(f"{m}: {ref.label}", c.mean(ref.key, m))
-        d = day_difference(f"{m}: {c.label(fast.first)} minus {ref.label}",
-                           contrast(c.series(ref.key, m), series[fast.first], c.seed))
+        d = count_difference(f"{m}: {c.label(fast.first)} minus {ref.label}",
+                             contrast(c.series(ref.key, m), series[fast.first], c.seed), "days")
         numbers += [r, d]
-        sentence += (f"; under the reference, {ref.label}, within {r.shown} days "
-                     f"({interval_text(d)})")
-    title = sentence.split(" (")[0]
+        against = f"; under the reference, {ref.label}, within {r.shown} days"
+        sentence += f"{against} ({interval_text(d)})"
+        title += against
     return Finding("latency", sentence + ".", tuple(numbers), stem, title)
 
 
@@ -191,12 +192,12 @@ def _refusals(c: Context) -> Finding:
     high = Number(f"refusals per 1,000: {c.label(hi)}", float(per_text[hi]),
                   f"{per_text[hi]:.0f}")
     numbers = [r, low, high]
-    sentence = f"Under {ref.label}, {r.shown} of every 1,000 decided requests are refused"
+    title = f"Under {ref.label}, {r.shown} of every 1,000 decided requests are refused"
     if per_text[ref.key] > 0:
-        sentence += _commonest_ground(c, [g.name for g in grounds], numbers)
-    sentence += (f"; across the texts, from {low.shown} ({c.label(lo)}) to {high.shown} "
-                 f"({c.label(hi)}) per 1,000")
-    return Finding("refusals", sentence + ".", tuple(numbers), stem, sentence.split("; ")[0])
+        title += _commonest_ground(c, [g.name for g in grounds], numbers)
+    sentence = (f"{title}; across the texts, from {low.shown} ({c.label(lo)}) to {high.shown} "
+                f"({c.label(hi)}) per 1,000.")
+    return Finding("refusals", sentence, tuple(numbers), stem, title)
 
 
 def _commonest_ground(c: Context, grounds: list[str], numbers: list[Number]) -> str:
@@ -213,8 +214,8 @@ def _commonest_ground(c: Context, grounds: list[str], numbers: list[Number]) -> 
                f"{INDISTINGUISHABLE})"
     text = f", most often on {names_of} ({first.shown} per 1,000"
     if top.next:
-        d = day_difference(f"refusals per 1,000 on {top.next[0]} minus {top.first}",
-                           top.next[1], "per 1,000")
+        d = count_difference(f"refusals per 1,000 on {top.next[0]} minus {top.first}",
+                             top.next[1], "per 1,000")
         numbers.append(d)
         text += f"; '{metric(top.next[0]).short}', the next: {interval_text(d)}"
     return text + ")"
@@ -242,17 +243,17 @@ def _backlog(c: Context) -> Finding:
                        stem, "No central authority holds files in the steady state")
     files = Number(f"files held, steady state: {top.first}", float(per[top.first].mean()),
                    _about(per[top.first].mean()))
-    text = (f"Under {ref.label}, the central authority of {top.first} holds the most files: "
-            f"about {files.shown} in the steady state")
+    text = title = (f"Under {ref.label}, the central authority of {top.first} holds the most "
+                    f"files: about {files.shown} in the steady state")
     numbers = [files]
     if top.next:
         k = top.next[0]
         nxt = Number(f"files held, steady state: {k}", float(per[k].mean()), _about(per[k].mean()))
-        d = day_difference(f"files held, steady state: {k} minus {top.first}", top.next[1],
-                           "files")
+        d = count_difference(f"files held, steady state: {k} minus {top.first}",
+                             top.next[1], "files")
         numbers += [nxt, d]
         text += f", against {nxt.shown} at {k}, the next ({interval_text(d)})"
-    return Finding("backlog", text + ".", tuple(numbers), stem, text.split(", against")[0])
+    return Finding("backlog", text + ".", tuple(numbers), stem, title)
 
 
 def _steady_files(c: Context, key: str) -> dict[str, pd.Series]:
@@ -278,7 +279,7 @@ def _regions(c: Context) -> Finding:
     ref, stem = c.ref, "7_loss_by_region"
     r = c.brief.regions
     r = r[r["variant"] == ref.key]
-    parts, numbers = [], []
+    heads, parts, numbers = [], [], []
     for side, words in (("requested", "evidence held in {} is the least often obtained"),
                         ("requesting", "States in {} obtain the least")):
         by = r.groupby(["rep", side])[[HEADLINE, "decided"]].sum()
@@ -289,19 +290,19 @@ def _regions(c: Context) -> Finding:
         x = level(f"{HEADLINE}, {side} region {top.first}: {ref.label}",
                   float(share[top.first].mean()), 0)
         numbers.append(x)
-        phrase = words.format(names(top.tier))
+        head = words.format(names(top.tier))
+        detail = ""
         if top.ties:
-            phrase += f" ({x.shown} not obtained for {top.first}; indistinguishable)"
+            detail = f" ({x.shown} not obtained for {top.first}; indistinguishable)"
         elif top.next:
             d = difference(f"{HEADLINE}, {side} region {top.next[0]} minus {top.first}",
                            top.next[1])
             numbers.append(d)
-            phrase += f" ({x.shown} not obtained; {top.next[0]}: {interval_text(d)})"
-        parts.append(phrase)
+            detail = f" ({x.shown} not obtained; {top.next[0]}: {interval_text(d)})"
+        heads.append(head)
+        parts.append(head + detail)
     if not parts:
         return Finding("regions", "No region's evidence not obtained can be measured.", (), stem,
                        "No requests decided in the measured windows: no region to compare")
-    text = f"Under {ref.label}, {' and '.join(parts)}"
-    short = text.split(" (")[0] if len(parts) == 1 else (
-        f"Under {ref.label}, {parts[0].split(' (')[0]}; {parts[1].split(' (')[0]}")
-    return Finding("regions", text + ".", tuple(numbers), stem, short)
+    return Finding("regions", f"Under {ref.label}, {' and '.join(parts)}.", tuple(numbers),
+                   stem, f"Under {ref.label}, {'; '.join(heads)}")

@@ -90,12 +90,11 @@ def paired(table: pd.DataFrame, reference: str, metrics: Sequence[str],
         g = group.set_index("rep")
         for metric in metrics:
             values = g[metric].to_numpy(dtype=float)
-            diff = (g[metric] - ref[metric].reindex(g.index)).to_numpy(dtype=float)
-            low, high = _bootstrap(diff, seed)
+            diff, low, high = interval(g[metric] - ref[metric].reindex(g.index), seed)
             mean, p10, p90 = _observed(values, np.mean, 0.1, 0.9)
             out.append({
                 "variant": name, "metric": metric, "mean": mean, "p10": p10, "p90": p90,
-                "diff": _observed(diff, np.mean)[0], "ci_low": low, "ci_high": high,
+                "diff": diff, "ci_low": low, "ci_high": high,
                 "zero_in_ci": not (low > 0 or high < 0),  # no interval: no difference shown
             })
     return pd.DataFrame(out)

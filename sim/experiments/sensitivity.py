@@ -193,7 +193,7 @@ def indices(prob: dict, method: Method, n: int, seed: int,
     output not observed at every point (say, no evidence obtained in the measured windows) has no
     indices (NaN), nor has one that does not vary under Sobol or PCE (no variance to
     apportion; its Morris effects are then zero)."""
-    x = sample(prob, "lhs" if method == "pce" else method, n, seed)
+    x = sample(prob, method, n, seed)
     y = np.asarray(evaluate(x), dtype=float).reshape(len(x), len(outputs))
     frames = []
     for j, output in enumerate(outputs):
