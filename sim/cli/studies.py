@@ -59,13 +59,14 @@ def add_experiment_commands(sub: argparse._SubParsersAction[argparse.ArgumentPar
     sweep.add_argument("--design", default="factorial",
                        help="factorial (default), lhs:N or sobol:N (ranges low:high)")
     common(sweep, 3, "results/sweep_<variant>/", parallel=True)
-    sens = sub.add_parser("sensitivity", help="Sobol or Morris indices of the study's metrics")
+    sens = sub.add_parser("sensitivity", help="Sobol (or Morris) indices of the study's metrics")
     sens.add_argument("variant", help="variant file or name")
     sens.add_argument("--params", required=True,
                       help="TOML file of parameters and ranges (scenarios/studies/"
                            "sensitivity.toml: the shipped study)")
     sens.add_argument("--samples", type=bounded(4, limits.MAX_RUNS),
-                      help="base sample N (Sobol: N(k + 2) runs; default: the study's)")
+                      help="sample N (pce: N runs; sobol: N(k + 2); morris: N(k + 1); "
+                           "default: the study's)")
     sens.add_argument("--scale", type=float,
                       help="share of the world's yearly cases each run draws, staff scaled "
                            "alike (default: the study's)")

@@ -174,19 +174,26 @@ class Router:
         )
 
 
+def _pair_routes(variant: Variant, bilateral: CompiledRegime,
+                 letters_rogatory: CompiledRegime, parties: tuple[bool, bool],
+                 bilateral_pair: bool, accepts: bool) -> tuple[Route | Outcome, ...]:
+    """The route of every offence from State 0 to State 1 of one kind of pair."""
+    pair = np.array([[False, bilateral_pair], [bilateral_pair, False]])
+    router = Router(variant, bilateral, letters_rogatory, party=np.array(parties),
+                    has_bilateral=pair, accepts_lr=np.array([True, accepts]))
+    return tuple(router.route(0, 1, o) for o in range(len(Offence)))
+
+
 def behaviour(variant: Variant, bilateral: CompiledRegime,
               letters_rogatory: CompiledRegime) -> tuple[Route | Outcome, ...]:
     """Every route ``variant`` gives, for each kind of pair of States (both parties or not,
     bound by a bilateral treaty or not, the requested State accepting letters rogatory or
     not) and each offence. The variant reaches the engine only through its routes, so two
     variants with the same behaviour run identically on the same cases."""
-    routes: list[Route | Outcome] = []
-    for pa, pb, bilateral_pair, accepts in itertools.product((True, False), repeat=4):
-        pair = np.array([[False, bilateral_pair], [bilateral_pair, False]])
-        router = Router(variant, bilateral, letters_rogatory, party=np.array([pa, pb]),
-                        has_bilateral=pair, accepts_lr=np.array([True, accepts]))
-        routes += [router.route(0, 1, o) for o in range(len(Offence))]
-    return tuple(routes)
+    return tuple(route for pa, pb, bilateral_pair, accepts
+                 in itertools.product((True, False), repeat=4)
+                 for route in _pair_routes(variant, bilateral, letters_rogatory, (pa, pb),
+                                           bilateral_pair, accepts))
 
 
 def falls_back(variant: Variant, bilateral: CompiledRegime,
@@ -194,11 +201,6 @@ def falls_back(variant: Variant, bilateral: CompiledRegime,
     """Whether being parties to ``variant`` changes nothing: for every kind of pair and
     offence, two parties get the routes two non-parties get, so every request falls back to
     the pair's bilateral treaty or letters rogatory."""
-    for bilateral_pair, accepts in itertools.product((True, False), repeat=2):
-        pair = np.array([[False, bilateral_pair], [bilateral_pair, False]])
-        both, neither = (Router(variant, bilateral, letters_rogatory, party=np.array([p, p]),
-                                has_bilateral=pair, accepts_lr=np.array([True, accepts]))
-                         for p in (True, False))
-        if any(both.route(0, 1, o) != neither.route(0, 1, o) for o in range(len(Offence))):
-            return False
-    return True
+    return all(_pair_routes(variant, bilateral, letters_rogatory, (True, True), *kind)
+               == _pair_routes(variant, bilateral, letters_rogatory, (False, False), *kind)
+               for kind in itertools.product((True, False), repeat=2))
